@@ -1,0 +1,39 @@
+import { parseArgs } from 'node:util';
+import { composePs } from '../docker.js';
+import { checkCompose, checkEngine } from '../preflight.js';
+import { hostPort, readEnv, readyUrl, services } from '../project.js';
+import { probe } from '../readiness.js';
+
+export const summary = 'show each service: state, health, version, host port and its own readiness answer';
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean', default: false } } });
+  const env = readEnv();
+  await checkEngine();
+  await checkCompose();
+  const states = new Map((await composePs()).map((s) => [s.service, s]));
+  const rows = await Promise.all(
+    services.map(async (service) => {
+      const state = states.get(service.name);
+      const answer = state?.state === 'running' ? await probe(readyUrl(service, env)) : { ready: false, detail: '-' };
+      return {
+        service: service.name,
+        state: state ? state.state + (state.state === 'exited' ? ` (${state.exitCode})` : '') : 'not created',
+        health: state?.health || '-',
+        version: service.versionKey ? env[service.versionKey] ?? '?' : 'built here',
+        port: hostPort(env, service.portKey),
+        ready: answer.ready,
+        readiness: answer.detail,
+      };
+    }),
+  );
+  if (values.json) {
+    console.log(JSON.stringify(rows, null, 2));
+  } else {
+    const header = ['SERVICE', 'STATE', 'HEALTH', 'VERSION', 'PORT', 'READY', 'READINESS ANSWER'];
+    const table = [header, ...rows.map((r) => [r.service, r.state, r.health, r.version, String(r.port), r.ready ? 'yes' : 'no', r.readiness])];
+    const widths = header.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
+    for (const row of table) console.log(row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd());
+  }
+  return rows.every((r) => r.ready) ? 0 : 1;
+}

@@ -1,0 +1,127 @@
+// Where things are: the repository root, the ports in .env, and the base URL of every backend,
+// either direct (host ports) or through Grafana's datasource proxy.
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root: the nearest folder above this module whose package.json is `lgtmp`. */
+export function repoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const pkg = join(dir, 'package.json');
+    if (existsSync(pkg)) {
+      try {
+        if ((JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'lgtmp') return dir;
+      } catch {
+        /* keep looking */
+      }
+    }
+    const up = dirname(dir);
+    if (up === dir) throw new Error('cannot find the lgtmp repository root above ' + fileURLToPath(import.meta.url));
+    dir = up;
+  }
+}
+
+/** KEY=VALUE lines of a .env file (comments and blank lines skipped, quotes removed). */
+export function readEnvFile(path: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!existsSync(path)) return out;
+  for (const raw of readFileSync(path, 'utf8').split('\n')) {
+    const line = raw.trim();
+    if (!line || line.startsWith('#')) continue;
+    const eq = line.indexOf('=');
+    if (eq < 1) continue;
+    let value = line.slice(eq + 1).trim();
+    if ((value.startsWith('"') && value.endsWith('"')) || (value.startsWith("'") && value.endsWith("'"))) {
+      value = value.slice(1, -1);
+    }
+    out[line.slice(0, eq).trim()] = value;
+  }
+  return out;
+}
+
+export interface Endpoints {
+  mode: 'grafana' | 'direct';
+  grafana: string;
+  loki: string;
+  tempo: string;
+  prometheus: string;
+  pyroscope: string;
+}
+
+export interface EndpointFlags {
+  direct?: boolean;
+  grafanaUrl?: string;
+  lokiUrl?: string;
+  tempoUrl?: string;
+  prometheusUrl?: string;
+  pyroscopeUrl?: string;
+}
+
+export interface DatasourceUids {
+  loki: string;
+  tempo: string;
+  prometheus: string;
+  pyroscope: string;
+}
+
+/** Grafana's datasource proxy for one datasource uid. */
+export function grafanaProxyUrl(grafana: string, uid: string): string {
+  return `${grafana.replace(/\/+$/, '')}/api/datasources/proxy/uid/${encodeURIComponent(uid)}`;
+}
+
+/**
+ * Base URLs. Direct: the host ports from .env (Mimir's Prometheus API lives under /prometheus).
+ * Through Grafana: the datasource proxy of each provisioned uid (Pyroscope's client uses
+ * /api/ds/query and the datasource's resources instead, see pyroscope.ts). A flag always wins.
+ */
+export function resolveEndpoints(flags: EndpointFlags, env: Record<string, string>, uids: DatasourceUids): Endpoints {
+  const port = (key: string, dflt: number) => env[key] ?? String(dflt);
+  const grafana = (flags.grafanaUrl ?? `http://127.0.0.1:${port('GRAFANA_PORT', 3000)}`).replace(/\/+$/, '');
+  if (flags.direct) {
+    return {
+      mode: 'direct',
+      grafana,
+      loki: flags.lokiUrl ?? `http://127.0.0.1:${port('LOKI_PORT', 3100)}`,
+      tempo: flags.tempoUrl ?? `http://127.0.0.1:${port('TEMPO_PORT', 3200)}`,
+      prometheus: flags.prometheusUrl ?? `http://127.0.0.1:${port('MIMIR_PORT', 9009)}/prometheus`,
+      pyroscope: flags.pyroscopeUrl ?? `http://127.0.0.1:${port('PYROSCOPE_PORT', 4040)}`,
+    };
+  }
+  return {
+    mode: 'grafana',
+    grafana,
+    loki: flags.lokiUrl ?? grafanaProxyUrl(grafana, uids.loki),
+    tempo: flags.tempoUrl ?? grafanaProxyUrl(grafana, uids.tempo),
+    prometheus: flags.prometheusUrl ?? grafanaProxyUrl(grafana, uids.prometheus),
+    pyroscope: flags.pyroscopeUrl ?? grafana,
+  };
+}
+
+/** Parse Grafana-style durations: 30s, 5m, 1h, 1.5h, -5m, 250ms, 2d, 1w. Returns milliseconds. */
+export function parseDuration(text: string): number {
+  const m = /^(-?\d+(?:\.\d+)?)(ms|s|m|h|d|w|M|y)$/.exec(text.trim());
+  if (!m) throw new Error(`not a duration: "${text}" (use e.g. 30s, 5m, 1h)`);
+  const unit: Record<string, number> = {
+    ms: 1,
+    s: 1000,
+    m: 60_000,
+    h: 3_600_000,
+    d: 86_400_000,
+    w: 604_800_000,
+    M: 2_592_000_000,
+    y: 31_536_000_000,
+  };
+  return Math.round(Number(m[1]) * unit[m[2]!]!);
+}
+
+/** A point in time given as unix seconds, unix milliseconds or an ISO date. Returns milliseconds. */
+export function parseTime(text: string): number {
+  if (/^\d+(\.\d+)?$/.test(text)) {
+    const n = Number(text);
+    return n < 1e11 ? Math.round(n * 1000) : Math.round(n);
+  }
+  const t = Date.parse(text);
+  if (Number.isNaN(t)) throw new Error(`not a time: "${text}" (unix seconds or ISO 8601)`);
+  return t;
+}

@@ -1,0 +1,255 @@
+// The CLI against a stand-in `docker` (Docker cannot run on our machines): every error path
+// the user can hit before and during `up`, and that nothing is started when it must not be.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { repoRoot, readEnv, services } from '../src/project.js';
+import { parsePs } from '../src/docker.js';
+
+const cli = join(repoRoot, 'dist/src/cli.js');
+const standIn = join(repoRoot, 'test/stand-in');
+
+interface Run {
+  code: number;
+  out: string;
+  calls: string[][];
+}
+
+/** A PATH with node, ss, and the stand-in docker (and docker-compose v1 when asked), nothing else. */
+function binDir(opts: { docker: boolean; composeV1?: boolean }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'lgtmp-bin-'));
+  symlinkSync(process.execPath, join(dir, 'node'));
+  for (const tool of ['ss', 'lsof']) {
+    try {
+      symlinkSync(execFileSync('sh', ['-c', `command -v ${tool}`]).toString().trim(), join(dir, tool));
+    } catch {
+      /* not on this machine */
+    }
+  }
+  if (opts.docker) symlinkSync(join(standIn, 'docker'), join(dir, 'docker'));
+  if (opts.composeV1) symlinkSync(join(standIn, 'docker-compose'), join(dir, 'docker-compose'));
+  return dir;
+}
+
+function runCli(
+  args: string[],
+  o: { scenario?: object; docker?: boolean; composeV1?: boolean; envFile?: string; interruptAfterMs?: number; whenUp?: () => Promise<unknown> } = {},
+): Promise<Run> {
+  const log = join(mkdtempSync(join(tmpdir(), 'lgtmp-calls-')), 'calls.jsonl');
+  const env: Record<string, string> = {
+    PATH: binDir({ docker: o.docker ?? true, composeV1: o.composeV1 }),
+    STAND_IN_DOCKER: JSON.stringify(o.scenario ?? {}),
+    STAND_IN_DOCKER_LOG: log,
+  };
+  if (o.envFile) env.LGTMP_ENV_FILE = o.envFile;
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [cli, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+    if (o.interruptAfterMs) setTimeout(() => child.kill('SIGINT'), o.interruptAfterMs);
+    if (o.whenUp) {
+      const whenUp = o.whenUp;
+      const poll = setInterval(() => {
+        if (existsSync(log) && readFileSync(log, 'utf8').includes('"up"')) {
+          clearInterval(poll);
+          void whenUp();
+        }
+      }, 50);
+      child.on('close', () => clearInterval(poll));
+    }
+    child.on('close', (code) => {
+      const calls = existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as string[]) : [];
+      resolve({ code: code ?? -1, out, calls });
+    });
+  });
+}
+
+const composeUp = (calls: string[][]): boolean => calls.some((c) => c[0] === 'compose' && c.includes('up'));
+const running = (names: string[]) => names.map((Service) => ({ Service, State: 'running', Health: '', ExitCode: 0 }));
+
+/** A .env whose host ports are free ports of this machine. */
+async function envOnFreePorts(): Promise<string> {
+  const env = readEnv();
+  for (const key of Object.keys(env).filter((k) => k.endsWith('_PORT'))) env[key] = String(await freePort());
+  const envFile = join(mkdtempSync(join(tmpdir(), 'lgtmp-env-')), '.env');
+  writeFileSync(envFile, Object.entries(env).map(([k, v]) => `${k}=${v}`).join('\n') + '\n');
+  return envFile;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Answers every service's readiness URL, as the containers would once started. */
+async function answerReadiness(envFile: string, status = (_service: string) => 200): Promise<Server[]> {
+  const env = readEnv(envFile);
+  return Promise.all(
+    services.map(async (service) => {
+      const server = createServer((_req, res) => {
+        res.statusCode = status(service.name);
+        res.end(res.statusCode === 200 ? 'ready' : 'Ingester not ready');
+      });
+      await new Promise<void>((r) => server.listen(Number(env[service.portKey]), '127.0.0.1', r));
+      return server;
+    }),
+  );
+}
+
+describe('lgtmp up: preflight', () => {
+  it('without docker says Docker Engine + Compose v2 is needed and that nothing started', async () => {
+    const r = await runCli(['up'], { docker: false });
+    assert.equal(r.code, 1);
+    assert.match(r.out, /Docker was not found.*Docker Engine and Compose v2\. Nothing was started\./);
+    assert.match(r.out, /docs\.docker\.com/);
+  });
+
+  it('with the engine down names the cause and starts nothing', async () => {
+    const r = await runCli(['up'], { scenario: { engine: 'down', compose: 'v2' } });
+    assert.equal(r.code, 1);
+    assert.match(r.out, /Docker Engine did not answer \(Cannot connect to the Docker daemon/);
+    assert.match(r.out, /systemctl start docker/);
+    assert.equal(composeUp(r.calls), false);
+  });
+
+  it('with a socket permission problem suggests the docker group', async () => {
+    const r = await runCli(['up'], { scenario: { engine: 'permission', compose: 'v2' } });
+    assert.equal(r.code, 1);
+    assert.match(r.out, /usermod -aG docker/);
+  });
+
+  it('with Compose v1 only says v2 is needed', async () => {
+    const r = await runCli(['up'], { scenario: { engine: 'ok', compose: 'none' }, composeV1: true });
+    assert.equal(r.code, 1);
+    assert.match(r.out, /Only Docker Compose v1 \(`docker-compose`\) is installed; lgtmp needs Compose v2/);
+    assert.equal(composeUp(r.calls), false);
+  });
+
+  it('with no Compose at all says how to install it', async () => {
+    const r = await runCli(['up'], { scenario: { engine: 'ok', compose: 'none' } });
+    assert.equal(r.code, 1);
+    assert.match(r.out, /Docker Compose v2 \(`docker compose`\) is not installed/);
+  });
+
+  it('names a busy port, its .env key and the process holding it, and starts nothing', async () => {
+    const envFile = await envOnFreePorts();
+    const grafanaPort = Number(readEnv(envFile).GRAFANA_PORT);
+    const squatter = createServer();
+    await new Promise<void>((r) => squatter.listen(grafanaPort, '127.0.0.1', r));
+    try {
+      const r = await runCli(['up'], { scenario: { engine: 'ok', compose: 'v2', ps: [] }, envFile });
+      assert.equal(r.code, 1);
+      assert.match(r.out, new RegExp(`port ${grafanaPort} \\(grafana, GRAFANA_PORT\\) (is used by node \\(pid ${process.pid}\\)|is already in use)`));
+      assert.match(r.out, /Nothing was started/);
+      assert.equal(composeUp(r.calls), false);
+    } finally {
+      squatter.close();
+    }
+  });
+});
+
+describe('lgtmp up: starting', () => {
+  const allRunning = running(services.map((s) => s.name));
+  let servers: Server[] = [];
+  after(() => servers.forEach((s) => s.close()));
+
+  it('twice starts nothing twice', async () => {
+    const envFile = await envOnFreePorts();
+    const r = await runCli(['up'], { scenario: { engine: 'ok', compose: 'v2', ps: allRunning }, envFile });
+    assert.equal(r.code, 0, r.out);
+    assert.match(r.out, /already up; nothing was started again/);
+    assert.equal(composeUp(r.calls), false);
+  });
+
+  it('builds and starts with compose, one ready line per service, then Grafana and the click path', async () => {
+    const envFile = await envOnFreePorts();
+    const r = await runCli(['up', '--timeout', '60'], {
+      scenario: { engine: 'ok', compose: 'v2', ps: [], psAfterUp: allRunning },
+      envFile,
+      whenUp: async () => (servers = servers.concat(await answerReadiness(envFile))),
+    });
+    assert.equal(r.code, 0, r.out);
+    const up = r.calls.find((c) => c.includes('up'));
+    assert.deepEqual(up?.slice(-4), ['up', '--detach', '--remove-orphans', '--build']);
+    assert.ok(up?.includes('--env-file') && up.includes(envFile), 'compose reads the same .env');
+    for (const s of services) assert.match(r.out, new RegExp(`✔ ${s.name} +ready after \\d+\\.\\ds`));
+    assert.match(r.out, new RegExp(`Grafana: http://localhost:${readEnv(envFile).GRAFANA_PORT}`));
+    assert.match(r.out, /Logs of \/slow \(Loki\) +http:\/\/localhost:\d+\/explore\?/);
+  });
+
+  it('when a service dies while starting, shows its last log lines and the command to see more', async () => {
+    const envFile = await envOnFreePorts();
+    const dead = allRunning.map((row) => (row.Service === 'loki' ? { ...row, State: 'exited', ExitCode: 1 } : row));
+    const r = await runCli(['up', '--timeout', '60'], {
+      scenario: { engine: 'ok', compose: 'v2', ps: [], psAfterUp: dead },
+      envFile,
+      whenUp: async () => (servers = servers.concat(await answerReadiness(envFile, (s) => (s === 'loki' ? 503 : 200)))),
+    });
+    assert.equal(r.code, 1);
+    assert.match(r.out, /✘ loki: its container stopped \(exit code 1\)/);
+    assert.match(r.out, /stand-in log line of loki/);
+    assert.match(r.out, /see more: npx lgtmp logs loki/);
+    assert.match(r.out, /loki did not become ready/);
+  });
+
+  it('Ctrl-C during up says exactly what to run next', async () => {
+    const envFile = await envOnFreePorts();
+    const r = await runCli(['up'], { scenario: { engine: 'ok', compose: 'v2', ps: [], upSleepMs: 20_000 }, envFile, interruptAfterMs: 1500 });
+    assert.equal(r.code, 130);
+    assert.match(r.out, /Interrupted\. Some services may already be running\./);
+    assert.match(r.out, /continue starting: +npm start/);
+    assert.match(r.out, /stop what started: +npm run stop/);
+  });
+});
+
+describe('lgtmp down, status, logs', () => {
+  let servers: Server[] = [];
+  after(() => servers.forEach((s) => s.close()));
+
+  it('down keeps data; --purge removes volumes', async () => {
+    const keep = await runCli(['down'], { scenario: { engine: 'ok', compose: 'v2' } });
+    assert.equal(keep.code, 0, keep.out);
+    assert.equal(keep.calls.find((c) => c.includes('down'))?.includes('--volumes'), false);
+    const purge = await runCli(['down', '--purge'], { scenario: { engine: 'ok', compose: 'v2' } });
+    assert.equal(purge.code, 0, purge.out);
+    assert.ok(purge.calls.find((c) => c.includes('down'))?.includes('--volumes'));
+    assert.match(purge.out, /data were deleted/);
+  });
+
+  it('status shows state, health, version, port and each readiness answer', async () => {
+    const envFile = await envOnFreePorts();
+    servers = servers.concat(await answerReadiness(envFile, (s) => (s === 'pyroscope' ? 503 : 200)));
+    const ps = running(services.map((s) => s.name)).map((row) => (row.Service === 'grafana' ? { ...row, Health: 'healthy' } : row));
+    const r = await runCli(['status'], { scenario: { engine: 'ok', compose: 'v2', ps }, envFile });
+    assert.equal(r.code, 1, 'not every service is ready');
+    const env = readEnv(envFile);
+    assert.match(r.out, new RegExp(`grafana +running +healthy +${env.GRAFANA_VERSION} +${env.GRAFANA_PORT} +yes +200 ready`));
+    assert.match(r.out, new RegExp(`pyroscope +running +- +${env.PYROSCOPE_VERSION} +${env.PYROSCOPE_PORT} +no +503 Ingester not ready`));
+    assert.match(r.out, /demo-app +running +- +built here/);
+  });
+
+  it('logs rejects an unknown service and lists the real ones', async () => {
+    const r = await runCli(['logs', 'lokii'], { scenario: { engine: 'ok', compose: 'v2' } });
+    assert.equal(r.code, 2);
+    assert.match(r.out, /no service "lokii".*\n.*loki, tempo, mimir/);
+  });
+
+  it('parses both ps output formats of Compose v2', () => {
+    const row = { Service: 'loki', State: 'running', Health: '', ExitCode: 0 };
+    const expected = [{ service: 'loki', state: 'running', health: '', exitCode: 0 }];
+    assert.deepEqual(parsePs(JSON.stringify(row)), expected);
+    assert.deepEqual(parsePs(JSON.stringify([row])), expected);
+    assert.deepEqual(parsePs(''), []);
+  });
+});

@@ -1,0 +1,51 @@
+// compose-validate loads a compose file the way Docker Compose does (compose-spec's
+// compose-go: schema validation, .env interpolation, normalisation) and prints the
+// resolved project as JSON, or the loader's error with exit code 1.
+//
+// Only the .env beside the compose file is used for interpolation, never this process's
+// environment, so the result is the same on every machine.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/compose-spec/compose-go/v2/cli"
+)
+
+func main() {
+	if len(os.Args) != 2 {
+		fmt.Fprintln(os.Stderr, "usage: compose-validate <compose.yaml>")
+		os.Exit(2)
+	}
+	file, err := filepath.Abs(os.Args[1])
+	if err != nil {
+		fail(err)
+	}
+	options, err := cli.NewProjectOptions(
+		[]string{file},
+		cli.WithWorkingDirectory(filepath.Dir(file)),
+		cli.WithEnvFiles(),
+		cli.WithDotEnv,
+		cli.WithResolvedPaths(true),
+	)
+	if err != nil {
+		fail(err)
+	}
+	project, err := options.LoadProject(context.Background())
+	if err != nil {
+		fail(err)
+	}
+	out, err := project.MarshalJSON()
+	if err != nil {
+		fail(err)
+	}
+	os.Stdout.Write(out)
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, err)
+	os.Exit(1)
+}
