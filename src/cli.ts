@@ -13,6 +13,8 @@ const verbs: Record<string, () => Promise<Verb>> = {
   status: () => import('./commands/status.js'),
   logs: () => import('./commands/logs.js'),
   open: () => import('./commands/open.js'),
+  verify: () => import('./commands/verify.js'),
+  tour: () => import('./commands/tour.js'),
 };
 
 async function usage(): Promise<string> {

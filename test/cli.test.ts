@@ -1,6 +1,6 @@
 // The CLI against a stand-in `docker` (Docker cannot run on our machines): every error path
 // the user can hit before and during `up`, and that nothing is started when it must not be.
-import { describe, it, before, after } from 'node:test';
+import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';

@@ -1,44 +1,5 @@
-// Where things are: the repository root, the ports in .env, and the base URL of every backend,
-// either direct (host ports) or through Grafana's datasource proxy.
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-/** The repository root: the nearest folder above this module whose package.json is `lgtmp`. */
-export function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg)) {
-      try {
-        if ((JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'lgtmp') return dir;
-      } catch {
-        /* keep looking */
-      }
-    }
-    const up = dirname(dir);
-    if (up === dir) throw new Error('cannot find the lgtmp repository root above ' + fileURLToPath(import.meta.url));
-    dir = up;
-  }
-}
-
-/** KEY=VALUE lines of a .env file (comments and blank lines skipped, quotes removed). */
-export function readEnvFile(path: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (!existsSync(path)) return out;
-  for (const raw of readFileSync(path, 'utf8').split('\n')) {
-    const line = raw.trim();
-    if (!line || line.startsWith('#')) continue;
-    const eq = line.indexOf('=');
-    if (eq < 1) continue;
-    let value = line.slice(eq + 1).trim();
-    if ((value.startsWith('"') && value.endsWith('"')) || (value.startsWith("'") && value.endsWith("'"))) {
-      value = value.slice(1, -1);
-    }
-    out[line.slice(0, eq).trim()] = value;
-  }
-  return out;
-}
+// The base URL of every backend, either direct (host ports from .env) or through Grafana's
+// datasource proxy, and the time flags verify and tour share.
 
 export interface Endpoints {
   mode: 'grafana' | 'direct';

@@ -8,8 +8,25 @@ export class UnreachableError extends Error {
     readonly url: string,
     readonly detail: string,
   ) {
-    super(`${backend} not reachable at ${url}: ${detail}`);
+    super(`${backend} not reachable at ${withoutQuery(url)}: ${detail}`);
     this.name = 'UnreachableError';
+  }
+}
+
+function withoutQuery(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.origin}${u.pathname}`;
+  } catch {
+    return url;
+  }
+}
+
+function pathOf(url: string): string {
+  try {
+    return new URL(url).pathname;
+  } catch {
+    return url;
   }
 }
 
@@ -20,7 +37,7 @@ export class HttpError extends Error {
     readonly status: number,
     readonly body: string,
   ) {
-    super(`${backend} answered ${status} for ${url}: ${body.slice(0, 300).trim()}`);
+    super(`${backend} answered HTTP ${status} for ${pathOf(url)}: ${body.slice(0, 300).trim()}`);
     this.name = 'HttpError';
   }
 }

@@ -1,0 +1,242 @@
+// Every query the LGTMP dashboards run, defined once. Panels import these; the tests import them
+// too (and also walk the generated JSON) so each PromQL expression can be run against a real
+// Prometheus, and each LogQL / TraceQL / Pyroscope query compared with what the real backends
+// answered in test/fixtures/recorded.
+//
+// Grafana substitutes the `$…` variables before a query leaves the browser:
+//   $service            the dashboard variable (one service.name, e.g. demo-app)
+//   $profile_type       the drill-down's profile-type variable (a Pyroscope profile type id)
+//   $__rate_interval    max(4 × scrape interval, step + scrape interval); Mimir's timeInterval is 15s
+//   $__range            the dashboard's whole time range (instant "over the range" queries)
+//   $__auto             LogQL step chosen by Grafana
+//   ${service:queryparam} / ${__url_time_range}: URL fragments, only in data links.
+
+import type { DataSourceRef } from '@grafana/grafana-foundation-sdk/common';
+
+/** The datasources provisioned in stack/grafana/provisioning/datasources/datasources.yaml (fixed uids). */
+export const datasources = {
+  mimir: { type: 'prometheus', uid: 'mimir' },
+  loki: { type: 'loki', uid: 'loki' },
+  tempo: { type: 'tempo', uid: 'tempo' },
+  pyroscope: { type: 'grafana-pyroscope-datasource', uid: 'pyroscope' },
+} as const satisfies Record<string, Required<DataSourceRef>>;
+
+export type DatasourceName = keyof typeof datasources;
+
+/** Dashboard uids (stable: data links and the README point at them). */
+export const dashboardUids = {
+  overview: 'lgtmp-overview',
+  service: 'lgtmp-service',
+} as const;
+
+/** The service every query defaults to: the seed's Go app. */
+export const defaultService = 'demo-app';
+
+// ---------------------------------------------------------------------------------------------
+// PromQL (Mimir). Three families of series:
+//  1. traces_spanmetrics_* : Tempo metrics-generator span metrics, labels service, span_name,
+//     span_kind, status_code (+ le for the latency histogram); exemplars labelled traceID.
+//  2. traces_service_graph_* : Tempo service graph, labels client, server (+ connection_type
+//     "virtual_node" for the `user` edge into root spans); histograms with le.
+//  3. http_server_request_duration_seconds_* and runtime memory: the apps' own OTLP metrics,
+//     job = service.name, labels http_route, http_request_method, http_response_status_code;
+//     exemplars labelled trace_id / span_id.
+// ---------------------------------------------------------------------------------------------
+
+const SERVER_SPANS = 'span_kind="SPAN_KIND_SERVER"';
+const ERROR_SPANS = 'status_code="STATUS_CODE_ERROR"';
+const SPAN_CALLS = 'traces_spanmetrics_calls_total';
+const SPAN_LATENCY = 'traces_spanmetrics_latency_bucket';
+const HTTP_COUNT = 'http_server_request_duration_seconds_count';
+const HTTP_BUCKET = 'http_server_request_duration_seconds_bucket';
+const HTTP_5XX = 'http_response_status_code=~"5.."';
+
+/**
+ * An error ratio that is 0, not "no data", where there were calls but no errors: Tempo only
+ * creates an error series once an error span was seen, and the apps only create a 5xx series
+ * once a 5xx was answered.
+ */
+function errorRatio(by: string, all: string, errors: string): string {
+  const grouping = by === '' ? 'sum' : `sum by (${by})`;
+  return `(${grouping} (${errors}) or 0 * ${grouping} (${all})) / ${grouping} (${all})`;
+}
+
+function spanRate(selector: string, window: string): string {
+  return `rate(${SPAN_CALLS}{${selector}}[${window}])`;
+}
+
+function httpRate(selector: string, window: string): string {
+  return `rate(${HTTP_COUNT}{${selector}}[${window}])`;
+}
+
+/**
+ * Process memory, one line per service: the first of these metrics the service reports, in this
+ * order (names after Prometheus/Mimir OTLP translation: unit suffix added, dots to underscores).
+ * - process_memory_usage_bytes: process.memory.usage, resident set size. The Go app registers it
+ *   itself (apps/go/procmem.go); Python's opentelemetry-instrumentation-system-metrics 0.66b1
+ *   lists it among its default metrics; Node's @opentelemetry/host-metrics would add it.
+ * - jvm_memory_used_bytes: jvm.memory.used of the OpenTelemetry Java agent (heap + non-heap pools).
+ * - go_memory_used_bytes: go.memory.used of go.opentelemetry.io/contrib/instrumentation/runtime
+ *   v0.72.0 (read in its source: stack + other).
+ * - v8js_memory_heap_used_bytes: v8js.memory.heap.used of @opentelemetry/instrumentation-runtime-node
+ *   (the Node app's /alloc keeps plain JS arrays, so they are on the V8 heap).
+ * Each branch is labelled `memory` with what it measures; `or on (job)` keeps the first that exists.
+ */
+export const memorySources = [
+  { metric: 'process_memory_usage_bytes', label: 'RSS (process.memory.usage)' },
+  { metric: 'jvm_memory_used_bytes', label: 'JVM memory used (jvm.memory.used)' },
+  { metric: 'go_memory_used_bytes', label: 'Go runtime memory (go.memory.used)' },
+  { metric: 'v8js_memory_heap_used_bytes', label: 'V8 heap used (v8js.memory.heap.used)' },
+] as const;
+
+export function memoryBranch(source: (typeof memorySources)[number]): string {
+  return `label_replace(sum by (job) (${source.metric}{job="$service"}), "memory", "${source.label}", "", "")`;
+}
+
+export const promql = {
+  /** Variable `service`: every job that sent OTLP metrics (target_info is written per resource). */
+  serviceVariable: 'label_values(target_info, job)',
+
+  // --- all services, from Tempo span metrics (server spans = requests a service answered) ---
+  spanRateByService: `sum by (service) (${spanRate(SERVER_SPANS, '$__rate_interval')})`,
+  spanErrorRatioByService: errorRatio(
+    'service',
+    spanRate(SERVER_SPANS, '$__rate_interval'),
+    spanRate(`${SERVER_SPANS}, ${ERROR_SPANS}`, '$__rate_interval'),
+  ),
+  spanP95ByService: `histogram_quantile(0.95, sum by (le, service) (rate(${SPAN_LATENCY}{${SERVER_SPANS}}[$__rate_interval])))`,
+  /** Instant versions over the whole time range, for the services table. */
+  spanRateByServiceRange: `sum by (service) (${spanRate(SERVER_SPANS, '$__range')})`,
+  spanErrorRatioByServiceRange: errorRatio(
+    'service',
+    spanRate(SERVER_SPANS, '$__range'),
+    spanRate(`${SERVER_SPANS}, ${ERROR_SPANS}`, '$__range'),
+  ),
+  spanP95ByServiceRange: `histogram_quantile(0.95, sum by (le, service) (rate(${SPAN_LATENCY}{${SERVER_SPANS}}[$__range])))`,
+
+  // --- one service, from Tempo span metrics ---
+  serviceSpanRate: `sum(${spanRate(`service="$service", ${SERVER_SPANS}`, '$__rate_interval')})`,
+  serviceSpanErrorRatio: errorRatio(
+    '',
+    spanRate(`service="$service", ${SERVER_SPANS}`, '$__rate_interval'),
+    spanRate(`service="$service", ${SERVER_SPANS}, ${ERROR_SPANS}`, '$__rate_interval'),
+  ),
+  serviceSpanP95: `histogram_quantile(0.95, sum by (le) (rate(${SPAN_LATENCY}{service="$service", ${SERVER_SPANS}}[$__rate_interval])))`,
+  /** Every span name of the service (server, client and internal spans such as slow_business_logic). */
+  serviceRateBySpan: `sum by (span_name, span_kind) (${spanRate('service="$service"', '$__rate_interval')})`,
+  serviceErrorRatioBySpan: errorRatio(
+    'span_name',
+    spanRate('service="$service"', '$__rate_interval'),
+    spanRate(`service="$service", ${ERROR_SPANS}`, '$__rate_interval'),
+  ),
+  serviceP95BySpan: `histogram_quantile(0.95, sum by (le, span_name) (rate(${SPAN_LATENCY}{service="$service"}[$__rate_interval])))`,
+
+  // --- service graph (Tempo service-graphs processor) ---
+  /** Who calls $service (the `user` client is Tempo's virtual node for requests from outside). */
+  serviceCallers: 'sum by (client) (rate(traces_service_graph_request_total{server="$service"}[$__range]))',
+  /** Whom $service calls. */
+  serviceCallees: 'sum by (server) (rate(traces_service_graph_request_total{client="$service"}[$__range]))',
+  serviceCalleeP95: 'histogram_quantile(0.95, sum by (le, server) (rate(traces_service_graph_request_client_seconds_bucket{client="$service"}[$__range])))',
+
+  // --- the seed's three queries, on the apps' own http.server.request.duration histogram ---
+  /** Seed query 1, as written in the seed (one series per route, method, status code and instance). */
+  seedRate: `${httpRate('job="$service"', '5m')}`,
+  /** Seed query 2, p95 per route. */
+  seedP95ByRoute: `histogram_quantile(0.95, sum by (le, http_route) (rate(${HTTP_BUCKET}{job="$service"}[5m])))`,
+  /** Seed query 3, share of 5xx answers (the seed's `status=~"5.."` under its OTel name). */
+  seed5xxRatio: errorRatio('', httpRate('job="$service"', '5m'), httpRate(`job="$service", ${HTTP_5XX}`, '5m')),
+  seed5xxRatioByRoute: errorRatio(
+    'http_route',
+    httpRate('job="$service"', '5m'),
+    httpRate(`job="$service", ${HTTP_5XX}`, '5m'),
+  ),
+
+  // --- memory (the /alloc staircase) ---
+  memory: memorySources.map(memoryBranch).join(' or on (job) '),
+} as const;
+
+export type PromqlName = keyof typeof promql;
+
+/**
+ * The instant PromQL Grafana's Tempo datasource itself sends to its service-map datasource (Mimir,
+ * `serviceMap.datasourceUid` in the provisioning) for a `serviceMap` query with no filter:
+ * `sum by (client, server) (rate(<metric>[$__range]))` and
+ * `group by (client, connection_type, server) (<metric>)` for each of these metrics (read in
+ * Grafana's public/app/plugins/datasource/tempo/datasource.ts, makePromServiceMapRequest).
+ * `traces_service_graph_request_failed_total` is also asked for; it exists only once a failed
+ * call was seen, and Grafana draws the graph without it.
+ */
+export const serviceMapMetrics = {
+  always: [
+    'traces_service_graph_request_server_seconds_sum',
+    'traces_service_graph_request_total',
+    'traces_service_graph_request_server_seconds_bucket',
+  ],
+  onlyAfterFailures: ['traces_service_graph_request_failed_total'],
+} as const;
+
+export function serviceMapPromql(metric: string): string[] {
+  return [
+    `sum by (client, server) (rate(${metric}[$__range]))`,
+    `group by (client, connection_type, server) (${metric})`,
+  ];
+}
+
+// ---------------------------------------------------------------------------------------------
+// LogQL (Loki). Apps export one JSON request log per request over OTLP; Loki indexes the resource
+// attribute `job` (= service.name); trace_id / span_id are structured metadata.
+// ---------------------------------------------------------------------------------------------
+export const logql = {
+  /** Every request log of the service. */
+  serviceLogs: '{job="$service"}',
+  /** The seed's error search: 5xx request logs carry `"level":"error"`. */
+  errorLogs: '{job="$service"} |= "error"',
+  /** The seed's `| json` query: request logs of /slow. */
+  slowRouteLogs: '{job="$service"} | json | route="/slow"',
+  /** Requests per route from the logs alone. */
+  logsByRoute: 'sum by (route) (count_over_time({job="$service"} | json [$__auto]))',
+} as const;
+
+// ---------------------------------------------------------------------------------------------
+// TraceQL (Tempo)
+// ---------------------------------------------------------------------------------------------
+export const traceql = {
+  /** The seed's TraceQL (with the explicit resource scope). */
+  serviceTraces: '{ resource.service.name="$service" }',
+  /** /slow requests of the service (server span name "GET /slow" in every app). */
+  slowTraces: '{ resource.service.name="$service" && name="GET /slow" }',
+  /** Spans of the service that ended in error. */
+  errorTraces: '{ resource.service.name="$service" && status = error }',
+} as const;
+
+// ---------------------------------------------------------------------------------------------
+// Pyroscope
+// ---------------------------------------------------------------------------------------------
+export const profileTypes = {
+  cpu: 'process_cpu:cpu:nanoseconds:cpu:nanoseconds',
+  wall: 'wall:wall:nanoseconds:wall:nanoseconds',
+  goAllocSpace: 'memory:alloc_space:bytes:space:bytes',
+  goInuseSpace: 'memory:inuse_space:bytes:space:bytes',
+  javaAllocTlab: 'memory:alloc_in_new_tlab_bytes:bytes:space:bytes',
+} as const;
+
+export const pyroscope = {
+  /** The application name of every profiler is service.name; Pyroscope stores it as service_name. */
+  serviceSelector: '{service_name="$service"}',
+  cpuProfileType: profileTypes.cpu,
+  /** Drill-down flame graph: the profile type picked in the `profile_type` variable. */
+  variableProfileType: '$profile_type',
+} as const;
+
+// ---------------------------------------------------------------------------------------------
+// Links between the dashboards (carry the service and the time range).
+// ---------------------------------------------------------------------------------------------
+export const links = {
+  /** From a series labelled `service` (span metrics). */
+  serviceFromSeries: `/d/${dashboardUids.service}/lgtmp-service?var-service=\${__field.labels.service}&\${__url_time_range}`,
+  /** From a table cell holding the service name. */
+  serviceFromCell: `/d/${dashboardUids.service}/lgtmp-service?var-service=\${__value.raw}&\${__url_time_range}`,
+  /** From a panel about the selected service. */
+  serviceFromVariable: `/d/${dashboardUids.service}/lgtmp-service?\${service:queryparam}&\${__url_time_range}`,
+  overviewFromVariable: `/d/${dashboardUids.overview}/lgtmp-overview?\${service:queryparam}&\${__url_time_range}`,
+} as const;

@@ -1,0 +1,157 @@
+// `lgtmp tour slow`: the seed's "why is /slow slow?" walkthrough on live data, then the fix.
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+
+import { parseDuration, parseTime } from '../verify/config.js';
+import { readEnv, repoRoot } from '../project.js';
+import { createContext } from '../verify/run.js';
+import { appUrls, compareLines, setRegexMode, snapshot, tellStory, type TourStep } from '../verify/tour.js';
+
+export const summary = 'tour slow: the seed\'s "why is /slow slow" walkthrough on live data, then the fix';
+
+export const HELP = `Usage: lgtmp tour slow [options]
+
+Walks the seed's story on live data: a /slow log line in Loki -> its trace in Tempo -> the span
+that dominates it -> that span's flame graph in Pyroscope, each with its Grafana link. Then the
+fix: every app replaces the bad email regex by a linear check (POST /admin/regex?mode=fixed),
+and after --wait the /slow p95 (Mimir) and the CPU share of the regex work (Pyroscope) are
+compared with the same window before the fix.
+
+Options:
+  --service <name>     whose story to tell (default demo-app)
+  --wait <duration>    how long to let after-fix data accumulate, also the comparison window
+                       (default 2m; at least 30s)
+  --revert             only switch every app back to the bad regex (mode=bad)
+  --no-fix             tell the story only
+  --direct             query the backends directly instead of through Grafana (see lgtmp verify)
+  --app-url <svc=url>  an app's base URL (default http://127.0.0.1:<port from .env>)
+  --since <duration>   how far back to look for the story (default 30m)
+  --json               machine-readable output
+  --grafana-url, --loki-url, --tempo-url, --prometheus-url, --pyroscope-url, --provisioning,
+  --env-file, --now    as for lgtmp verify
+  -h, --help`;
+
+export async function run(argv: string[]): Promise<number> {
+  let values: Record<string, string | boolean | string[] | undefined>;
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        service: { type: 'string' },
+        wait: { type: 'string' },
+        revert: { type: 'boolean' },
+        'no-fix': { type: 'boolean' },
+        direct: { type: 'boolean' },
+        'app-url': { type: 'string', multiple: true },
+        since: { type: 'string' },
+        json: { type: 'boolean' },
+        'grafana-url': { type: 'string' },
+        'loki-url': { type: 'string' },
+        'tempo-url': { type: 'string' },
+        'prometheus-url': { type: 'string' },
+        'pyroscope-url': { type: 'string' },
+        provisioning: { type: 'string' },
+        'env-file': { type: 'string' },
+        now: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+    if (values['help']) {
+      process.stdout.write(HELP + '\n');
+      return 0;
+    }
+    if (positionals.length !== 1 || positionals[0] !== 'slow') throw new Error(positionals.length === 0 ? 'which tour? (only: slow)' : `unknown tour "${positionals.join(' ')}" (only: slow)`);
+  } catch (err) {
+    process.stderr.write(`lgtmp tour: ${err instanceof Error ? err.message : String(err)}\n\n${HELP}\n`);
+    return 2;
+  }
+  const str = (k: string) => values[k] as string | undefined;
+  const json = Boolean(values['json']);
+  const svc = str('service') ?? 'demo-app';
+  const env = readEnv(str('env-file') ?? join(repoRoot, '.env'));
+  const overrides = Object.fromEntries(((values['app-url'] as string[] | undefined) ?? []).map((s) => [s.slice(0, s.indexOf('=')), s.slice(s.indexOf('=') + 1)]));
+  const apps = appUrls(env, overrides);
+  const print = (s: string) => {
+    if (!json) process.stdout.write(s + '\n');
+  };
+  const printStep = (n: number, st: TourStep) => {
+    print(`\n${n}. ${st.title}${st.ok ? '' : '  [not shown]'}`);
+    for (const l of st.lines) print(`   ${l}`);
+    if (st.link) print(`   open: ${st.link}`);
+  };
+
+  if (values['revert']) {
+    const res = await setRegexMode(apps, 'bad');
+    if (json) process.stdout.write(JSON.stringify({ revert: res }, null, 2) + '\n');
+    for (const r of res) print(`${r.service.padEnd(16)} ${r.url.padEnd(24)} ${r.ok ? `mode=${r.mode}` : r.error}`);
+    return res.some((r) => r.ok) ? 0 : 1;
+  }
+
+  let waitMs: number;
+  let setup: Awaited<ReturnType<typeof createContext>>;
+  try {
+    waitMs = str('wait') ? parseDuration(str('wait')!) : 120_000;
+    if (waitMs < 30_000) throw new Error('--wait must be at least 30s (it is also the comparison window)');
+    setup = await createContext({
+      direct: Boolean(values['direct']),
+      grafanaUrl: str('grafana-url'),
+      lokiUrl: str('loki-url'),
+      tempoUrl: str('tempo-url'),
+      prometheusUrl: str('prometheus-url'),
+      pyroscopeUrl: str('pyroscope-url'),
+      provisioningFile: str('provisioning'),
+      envFile: str('env-file'),
+      sinceMs: str('since') ? parseDuration(str('since')!) : undefined,
+      nowMs: str('now') ? parseTime(str('now')!) : undefined,
+    });
+  } catch (err) {
+    process.stderr.write(`lgtmp tour: ${err instanceof Error ? err.message : String(err)}\n`);
+    return values['direct'] ? 1 : (process.stderr.write('Is Grafana up (lgtmp up)? --direct reads the settings from stack/grafana.\n'), 1);
+  }
+  const { ctx } = setup;
+  print(`lgtmp tour slow: why is /slow slow? (${svc})`);
+  const story = await tellStory(ctx, svc);
+  story.steps.forEach((st, i) => printStep(i + 1, st));
+  const report: Record<string, unknown> = { service: svc, story: story.steps };
+  if (values['no-fix']) {
+    if (json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+    return story.ok ? 0 : 1;
+  }
+
+  const services = Object.keys(apps);
+  const fixAt = Date.now();
+  const before = await snapshot({ ...ctx, nowMs: fixAt }, services, waitMs, fixAt);
+  const fixed = await setRegexMode(apps, 'fixed');
+  const n = story.steps.length + 1;
+  printStep(n, {
+    title: 'The fix: a linear check instead of the bad regex, on every app (POST /admin/regex?mode=fixed)',
+    ok: fixed.some((r) => r.ok),
+    lines: fixed.map((r) => `${r.service.padEnd(16)} ${r.url.padEnd(24)} ${r.ok ? `mode=${r.mode}` : r.error}`),
+  });
+  const switched = fixed.filter((r) => r.ok).map((r) => r.service);
+  report['fix'] = fixed;
+  if (switched.length === 0) {
+    if (json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+    return 1;
+  }
+  print(`\n   waiting ${Math.round(waitMs / 1000)} s for after-fix data…`);
+  await new Promise((r) => setTimeout(r, waitMs));
+  const afterAt = Date.now();
+  const after = await snapshot({ ...ctx, nowMs: afterAt }, switched, waitMs, afterAt);
+  const lines = compareLines(
+    before.filter((b) => switched.includes(b.service)),
+    after,
+  );
+  printStep(n + 1, { title: `Before / after (${Math.round(waitMs / 1000)} s before the fix vs ${Math.round(waitMs / 1000)} s after)`, ok: true, lines });
+  print('\nUndo with: lgtmp tour slow --revert');
+  report['before'] = before;
+  report['after'] = after;
+  if (json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+  const improved = after.some((a) => {
+    const b = before.find((x) => x.service === a.service);
+    return b?.p95 !== undefined && a.p95 !== undefined && a.p95 < b.p95;
+  });
+  return story.ok && improved ? 0 : 1;
+}

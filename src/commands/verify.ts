@@ -1,0 +1,134 @@
+// `lgtmp verify`: prove every correlation of the demo on the running stack.
+import { parseArgs } from 'node:util';
+
+import { SERVICES } from '../verify/checks.js';
+import { parseDuration, parseTime } from '../verify/config.js';
+import { UnreachableError } from '../verify/http.js';
+import { renderJson, renderTable, summarize } from '../verify/report.js';
+import { CHECK_NAMES, createContext, verify, type VerifyOptions } from '../verify/run.js';
+
+export const summary = 'prove every Logs/Traces/Metrics/Profiles correlation on live data (table, --json, --wait)';
+
+export const HELP = `Usage: lgtmp verify [options]
+
+Proves on live data that every correlation works: traces exist; a log line's trace id is a trace;
+a span's provisioned logs, metrics and profile queries return its data; exemplars resolve to
+traces; the service graph has node -> go -> java -> python; the seed's own queries return data.
+By default through Grafana (which proves the provisioning too); --direct asks the backends.
+
+Options:
+  --direct               query Loki/Tempo/Mimir/Pyroscope on their host ports, read provisioning
+                         from stack/grafana/provisioning/datasources/datasources.yaml
+  --service <name>       only this service (repeatable, or comma separated): ${SERVICES.join(', ')}
+  --check <name>         only this check (repeatable): ${CHECK_NAMES.join(', ')}
+  --since <duration>     look back this far (default 30m)
+  --wait <duration>      retry the checks that don't pass until they do or the time is up
+  --json                 machine-readable output
+  --grafana-url <url>    default http://127.0.0.1:$GRAFANA_PORT (.env)
+  --loki-url <url>       override a backend's base URL (direct default: host ports from .env;
+  --tempo-url <url>        Mimir: http://127.0.0.1:$MIMIR_PORT/prometheus; a plain Prometheus
+  --prometheus-url <url>   has its API at the root)
+  --pyroscope-url <url>
+  --provisioning <file>  read the datasource settings from this file instead
+  --env-file <file>      default: the repository's .env
+  --now <time>           evaluate as if it were this time (unix seconds or ISO), for recordings
+  -h, --help
+Exit status: 0 when every check passes, 1 otherwise, 2 on bad usage.`;
+
+export function parseVerifyArgs(argv: string[]): { opts: VerifyOptions; json: boolean; help: boolean } {
+  const { values } = parseArgs({
+    args: argv,
+    allowPositionals: false,
+    options: {
+      direct: { type: 'boolean' },
+      service: { type: 'string', multiple: true },
+      check: { type: 'string', multiple: true },
+      since: { type: 'string' },
+      wait: { type: 'string' },
+      json: { type: 'boolean' },
+      'grafana-url': { type: 'string' },
+      'loki-url': { type: 'string' },
+      'tempo-url': { type: 'string' },
+      'prometheus-url': { type: 'string' },
+      'mimir-url': { type: 'string' },
+      'pyroscope-url': { type: 'string' },
+      provisioning: { type: 'string' },
+      'env-file': { type: 'string' },
+      now: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const list = (v: string[] | undefined) => (v ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
+  const checks = list(values.check);
+  for (const c of checks) if (!CHECK_NAMES.includes(c)) throw new Error(`unknown check "${c}" (checks: ${CHECK_NAMES.join(', ')})`);
+  return {
+    json: values.json ?? false,
+    help: values.help ?? false,
+    opts: {
+      direct: values.direct ?? false,
+      services: list(values.service),
+      checks,
+      sinceMs: values.since ? parseDuration(values.since) : undefined,
+      waitMs: values.wait ? parseDuration(values.wait) : undefined,
+      nowMs: values.now ? parseTime(values.now) : undefined,
+      grafanaUrl: values['grafana-url'],
+      lokiUrl: values['loki-url'],
+      tempoUrl: values['tempo-url'],
+      prometheusUrl: values['prometheus-url'] ?? values['mimir-url'],
+      pyroscopeUrl: values['pyroscope-url'],
+      provisioningFile: values.provisioning,
+      envFile: values['env-file'],
+    },
+  };
+}
+
+export async function run(argv: string[]): Promise<number> {
+  let parsed: ReturnType<typeof parseVerifyArgs>;
+  try {
+    parsed = parseVerifyArgs(argv);
+  } catch (err) {
+    process.stderr.write(`lgtmp verify: ${err instanceof Error ? err.message : String(err)}\n\n${HELP}\n`);
+    return 2;
+  }
+  if (parsed.help) {
+    process.stdout.write(HELP + '\n');
+    return 0;
+  }
+  const { opts, json } = parsed;
+  let setup: Awaited<ReturnType<typeof createContext>> | undefined;
+  try {
+    setup = await createContext(opts);
+  } catch (err) {
+    // Grafana down: verify() retries (--wait) or reports every check unreachable
+    if (!(err instanceof UnreachableError)) {
+      const msg = err instanceof Error ? err.message : String(err);
+      process.stderr.write(
+        `lgtmp verify: cannot read the datasource settings: ${msg}\n` +
+          (opts.direct || opts.provisioningFile ? '' : 'Use --direct to read them from stack/grafana instead.\n'),
+      );
+      return 1;
+    }
+  }
+  if (!json && setup) {
+    const e = setup.endpoints;
+    process.stderr.write(
+      `lgtmp verify (${e.mode === 'direct' ? 'direct' : `through Grafana ${e.grafana}`}); provisioning from ${setup.ctx.provisioning.source}\n` +
+        `  loki ${e.loki}\n  tempo ${e.tempo}\n  prometheus ${e.prometheus}\n  pyroscope ${e.mode === 'direct' || opts.pyroscopeUrl ? e.pyroscope : `${e.grafana}/api/ds/query`}\n\n`,
+    );
+  }
+  const results = await verify(
+    {
+      ...opts,
+      onRetry: json
+        ? undefined
+        : (pending, left) => process.stderr.write(`waiting: ${pending.length} check(s) not passing yet (${pending.map((p) => `${p.check}/${p.service}`).slice(0, 4).join(', ')}${pending.length > 4 ? ', …' : ''}); ${Math.ceil(left / 1000)} s left\n`),
+    },
+    setup,
+  );
+  if (json) {
+    process.stdout.write(renderJson(results, setup ? { mode: setup.endpoints.mode, endpoints: setup.endpoints, provisioning: setup.ctx.provisioning.source } : { mode: 'grafana' }) + '\n');
+  } else {
+    process.stdout.write(renderTable(results, { width: process.stdout.columns }) + '\n');
+  }
+  return summarize(results).ok ? 0 : 1;
+}

@@ -1,0 +1,657 @@
+// The checks of `lgtmp verify`: every correlation of the seed's click path, proved on live data
+// with the provisioned settings, each returning what it saw (evidence), why it failed (cause)
+// and the Grafana page a person would open (link).
+import { clampToNow, findSlowSpan, getTrace, memo, slowQuery, type VerifyContext } from './context.js';
+import { HttpError, UnreachableError } from './http.js';
+import { entryLabel, type LogEntry } from './loki.js';
+import * as links from './links.js';
+import {
+  derivedFields,
+  exemplarDestinations,
+  findDatasource,
+  tracesToLogs,
+  tracesToMetrics,
+  tracesToProfiles,
+  type DatasourceSettings,
+} from './provisioning.js';
+import { inclusiveShare, REGEX_WORK, topSelfFrames, type FlameGraph } from './pyroscope.js';
+import { traceToLogsQuery, traceToMetricsQueries, traceToProfilesQuery } from './substitute.js';
+import type { Span } from './tempo.js';
+
+export type Status = 'pass' | 'fail' | 'unreachable';
+
+export interface CheckResult {
+  check: string;
+  service: string;
+  status: Status;
+  evidence: string;
+  cause?: string;
+  link: string;
+}
+
+export const SERVICES = ['demo-app', 'java-demo-app', 'python-demo-app', 'node-demo-app'] as const;
+
+/** The /chain call graph of the demo: node -> go -> java -> python. Keyed by client. */
+export const EDGES: Record<string, string> = {
+  'node-demo-app': 'demo-app',
+  'demo-app': 'java-demo-app',
+  'java-demo-app': 'python-demo-app',
+};
+
+/** A failed check: what was seen, and the most likely cause. */
+export class Fail extends Error {
+  constructor(
+    readonly evidence: string,
+    readonly why: string,
+  ) {
+    super(evidence);
+  }
+}
+
+interface Out {
+  link: string;
+}
+
+type CheckFn = (ctx: VerifyContext, svc: string, out: Out) => Promise<string>;
+
+export interface CheckDef {
+  name: string;
+  /** Backends it reads (for the README and the report). */
+  needs: string[];
+  appliesTo?: (svc: string) => boolean;
+  run: CheckFn;
+}
+
+// ---------------------------------------------------------------------------------------------
+// helpers
+
+const q = JSON.stringify;
+/** A query as people type it, in backticks. */
+const code = (s: string) => `\`${s}\``;
+const short = (s: string, n = 90) => (s.length > n ? s.slice(0, n - 1) + '…' : s);
+const pct = (x: number) => `${Math.round(x * 100)}%`;
+
+function ds(ctx: VerifyContext, uid: string | undefined, what: string, type?: string): DatasourceSettings {
+  const d = findDatasource(ctx.provisioning, uid);
+  if (!d) throw new Fail(`no datasource uid=${uid ?? '(unset)'} in ${ctx.provisioning.source}`, `${what}: the datasource it points at is not provisioned`);
+  if (type && d.type !== type) throw new Fail(`datasource ${d.uid} has type ${d.type}`, `${what} needs a datasource of type ${type}`);
+  return d;
+}
+
+/** Provisioned text that lost its ${...} to Grafana's environment expansion (a single $ instead of $$). */
+function eatenVariables(text: string): boolean {
+  return /=""|\|= ""|\(""\)|\{\}/.test(text);
+}
+
+function logLine(e: LogEntry): string {
+  try {
+    const body = JSON.parse(e.line) as { msg?: unknown };
+    if (typeof body.msg === 'string') return body.msg;
+  } catch {
+    /* plain text */
+  }
+  return e.line;
+}
+
+function spanTag(s: Span, key: string): unknown {
+  return s.attributes[key] ?? s.resource[key];
+}
+
+function formatValue(v: number, profileTypeId: string): string {
+  const unit = profileTypeId.split(':')[2] ?? '';
+  if (unit === 'nanoseconds') return `${(v / 1e9).toFixed(2)} s`;
+  if (unit === 'bytes') return v >= 1 << 20 ? `${(v / (1 << 20)).toFixed(1)} MiB` : `${(v / 1024).toFixed(1)} KiB`;
+  return String(v);
+}
+
+function describeTop(fg: FlameGraph, profileTypeId: string, n = 3): string {
+  const top = topSelfFrames(fg, n);
+  return `total ${formatValue(fg.total, profileTypeId)}; top self frames: ${top.map((t) => `${short(t.frame, 60)} ${pct(t.share)}`).join(', ') || 'none'}`;
+}
+
+const slowTraceMissing = (svc: string, searched: number, fetched: number) =>
+  new Fail(
+    searched === 0 ? `no /slow trace of ${svc} in Tempo (${code(slowQuery(svc))})` : `none of ${fetched} /slow trace ids of ${svc} could be fetched from Tempo`,
+    searched === 0
+      ? `no /slow requests traced for ${svc}: is the app running with its traffic generator on (TRAFFIC_GENERATOR=on), exporting traces through Alloy to Tempo?`
+      : 'Tempo lists the traces in search but /api/v2/traces/<id> returns nothing: Tempo ingestion or storage problem',
+  );
+
+// ---------------------------------------------------------------------------------------------
+// 1. traces exist
+
+const traces: CheckFn = async (ctx, svc, out) => {
+  const query = `{ resource.service.name="${svc}" }`;
+  out.link = links.traceqlLink(ctx.grafana, ctx.uids.tempo, query, ctx.window.startMs, ctx.window.endMs);
+  const hits = await ctx.tempo.search(query, ctx.window.startMs, ctx.window.endMs, 20);
+  if (hits.length === 0) {
+    throw new Fail(
+      `TraceQL ${code(query)}: no traces in the window`,
+      `no traces of ${svc}: is the app running and exporting OTLP to Alloy (OTEL_EXPORTER_OTLP_ENDPOINT), and Alloy forwarding traces to Tempo? (search lags ~10 s behind ingest)`,
+    );
+  }
+  const newest = [...hits].sort((a, b) => b.startMs - a.startMs)[0]!;
+  return `TraceQL ${code(query)}: ${hits.length}${hits.length >= 20 ? '+' : ''} traces, newest ${newest.traceId} (${newest.rootServiceName}: ${newest.rootTraceName})`;
+};
+
+// 2. logs -> trace
+
+const logsToTrace: CheckFn = async (ctx, svc, out) => {
+  const loki = ds(ctx, ctx.uids.loki, 'Logs -> traces', 'loki');
+  const fields = derivedFields(loki);
+  const df = fields.find((f) => f.datasourceUid && findDatasource(ctx.provisioning, f.datasourceUid)?.type === 'tempo');
+  if (!df) {
+    throw new Fail(
+      `Loki datasource ${loki.uid}: ${fields.length} derived fields, none pointing to a Tempo datasource`,
+      'no derived field links log lines to Tempo: add jsonData.derivedFields with matcherType label, matcherRegex trace_id, datasourceUid <tempo uid>',
+    );
+  }
+  if (!df.url || !/\$\{?__value\.raw/.test(df.url)) {
+    throw new Fail(
+      `derived field ${q(df.name ?? '')} has url ${q(df.url ?? '')}`,
+      'the derived field url must be ${__value.raw} (written $${__value.raw} in provisioning: Grafana expands a single $ as an environment variable)',
+    );
+  }
+  const query = `{job="${svc}"} | json | route="/slow"`;
+  out.link = links.lokiLink(ctx.grafana, loki.uid, query, ctx.window.startMs, ctx.window.endMs);
+  const entries = await ctx.loki.queryRange(query, ctx.window, 10);
+  if (entries.length === 0) {
+    throw new Fail(`${query}: no log lines`, `no /slow request logs of ${svc} in Loki (see the seed-logql check for why)`);
+  }
+  const matcher = df.matcherRegex ?? 'trace_id';
+  const extract = (e: LogEntry): string | undefined => {
+    if ((df.matcherType ?? 'regex') === 'label') return entryLabel(e, matcher);
+    const m = new RegExp(matcher).exec(e.line);
+    return m ? (m[1] ?? m[0]) : undefined;
+  };
+  const ids: Array<{ id: string; entry: LogEntry }> = [];
+  for (const e of entries) {
+    const id = extract(e);
+    if (id && !ids.some((x) => x.id === id)) ids.push({ id, entry: e });
+  }
+  if (ids.length === 0) {
+    throw new Fail(
+      `${entries.length} log lines, none with ${df.matcherType === 'label' ? `a label/structured metadata ${q(matcher)}` : `a match of /${matcher}/`}`,
+      df.matcherType === 'label'
+        ? `log records of ${svc} arrive without trace context: Loki stores an OTLP record's TraceId as structured metadata trace_id only if the app emits the log inside the request span (and limits_config.allow_structured_metadata is true)`
+        : `the derived field regex ${q(matcher)} matches no log line`,
+    );
+  }
+  for (const { id, entry } of ids) {
+    const trace = await getTrace(ctx, id);
+    if (trace) {
+      const root = trace.spans.find((s) => !s.parentSpanId) ?? trace.spans[0]!;
+      out.link = links.traceLink(ctx.grafana, df.datasourceUid!, id, ctx.window.startMs, ctx.window.endMs);
+      return `${code(query)}: log line "${short(logLine(entry), 70)}" -> derived field ${q(df.name ?? matcher)} trace_id=${id} -> Tempo trace, ${trace.spans.length} spans (${root.serviceName}: ${root.name})`;
+    }
+  }
+  throw new Fail(
+    `trace ids of ${ids.length} log lines (e.g. ${ids[0]!.id}) not found in Tempo`,
+    'the logs carry trace ids that Tempo does not have: traces not exported (or dropped by Alloy/Tempo), or logs and traces come from different SDK setups',
+  );
+};
+
+// 3. trace -> logs
+
+const traceToLogs: CheckFn = async (ctx, svc, out) => {
+  const tempo = ds(ctx, ctx.uids.tempo, 'Traces -> logs', 'tempo');
+  const tl = tracesToLogs(tempo);
+  if (!tl?.datasourceUid) {
+    throw new Fail(`Tempo datasource ${tempo.uid}: no tracesToLogsV2.datasourceUid`, 'tracesToLogsV2 missing in provisioning: Grafana shows no "Logs for this span" link');
+  }
+  const lokiDs = ds(ctx, tl.datasourceUid, 'tracesToLogsV2', 'loki');
+  const found = await findSlowSpan(ctx, svc);
+  if (!found.pick) throw slowTraceMissing(svc, found.searched, found.fetched);
+  const { span } = found.pick;
+  const lq = traceToLogsQuery(span, tl);
+  if (!lq) {
+    throw new Fail(
+      `span ${span.spanId} has none of the tracesToLogsV2 tags (${(tl.tags ?? []).map((t) => t.key).join(', ') || 'defaults'})`,
+      'Grafana shows no logs link for this span: map a tag the spans have (e.g. service.name -> service_name), or use a custom query',
+    );
+  }
+  out.link = links.lokiLink(ctx.grafana, lokiDs.uid, lq.query, lq.range.fromMs, lq.range.toMs);
+  if (lq.undefinedVariables.length > 0) {
+    const missing = lq.undefinedVariables.join(', ');
+    throw new Fail(
+      `query ${code(lq.query)}: ${missing} undefined for span ${span.spanId}`,
+      /tags\.job/.test(missing)
+        ? `the span has no "job" attribute, so Grafana hides the logs link: Alloy must copy service.name into the resource attribute job (otelcol.processor.transform)`
+        : `the span lacks ${missing}, so Grafana hides the logs link`,
+    );
+  }
+  if (tl.customQuery && eatenVariables(lq.query)) {
+    throw new Fail(
+      `provisioned query became ${code(lq.query)}`,
+      'the query lost its ${...} variables: Grafana expanded them as environment variables; write $${__span.traceId} etc. in the provisioning file',
+    );
+  }
+  const range = clampToNow(ctx, lq.range.fromMs, lq.range.toMs);
+  const entries = await ctx.loki.queryRange(lq.query, range, 10);
+  const own = entries.filter((e) => e.line.includes(span.traceId) || entryLabel(e, 'trace_id') === span.traceId);
+  if (own.length === 0) {
+    throw new Fail(
+      `${code(lq.query)} over span ${tl.spanStartTimeShift ?? '0'}/${tl.spanEndTimeShift ?? '0'}: ${entries.length} lines, none of trace ${span.traceId}`,
+      entries.length > 0
+        ? 'the query returns lines of other traces: filter by the trace id (|= "${__span.traceId}" or filterByTraceID)'
+        : `no log line of trace ${span.traceId} in that window: the app's request log lacks the trace id, its job label differs from the span's job tag, or spanStartTimeShift/spanEndTimeShift are too narrow (default 0)`,
+    );
+  }
+  return `span ${span.name} (${span.spanId}) -> ${code(lq.query)} -> ${own.length} line(s): "${short(logLine(own[0]!), 70)}"`;
+};
+
+// 4. trace -> metrics
+
+const isErrorQuery = (query: string) => /STATUS_CODE_ERROR|status_code\s*=~?\s*"5|error/i.test(query);
+
+const traceToMetrics: CheckFn = async (ctx, svc, out) => {
+  const tempo = ds(ctx, ctx.uids.tempo, 'Traces -> metrics', 'tempo');
+  const tm = tracesToMetrics(tempo);
+  if (!tm?.datasourceUid || !tm.queries || tm.queries.length === 0) {
+    throw new Fail(`Tempo datasource ${tempo.uid}: tracesToMetrics ${tm ? 'has no queries' : 'missing'}`, 'tracesToMetrics.queries missing in provisioning: Grafana shows no metrics links on spans');
+  }
+  const promDs = ds(ctx, tm.datasourceUid, 'tracesToMetrics', 'prometheus');
+  const found = await findSlowSpan(ctx, svc);
+  if (!found.pick) throw slowTraceMissing(svc, found.searched, found.fetched);
+  const { span } = found.pick;
+  const queries = traceToMetricsQueries(span, tm);
+  out.link = links.promLink(ctx.grafana, promDs.uid, queries[0]!.query, queries[0]!.range.fromMs, queries[0]!.range.toMs);
+
+  const calls = (await memo(ctx, 'spanmetrics-calls', () => ctx.prom.query('traces_spanmetrics_calls_total'))).filter((s) => s.metric['service'] === svc);
+  if (calls.length === 0) {
+    throw new Fail(
+      `traces_spanmetrics_calls_total: no series with service=${q(svc)}`,
+      "no span metrics: Tempo's metrics-generator needs the span-metrics processor (overrides.defaults.metrics_generator.processors) and a working remote_write to Mimir",
+    );
+  }
+  const parts: string[] = [];
+  for (const mq of queries) {
+    const label = mq.name ?? short(mq.query, 40);
+    if (mq.undefinedVariables.length > 0) {
+      throw new Fail(`${q(label)}: ${mq.undefinedVariables.join(', ')} undefined for span ${span.spanId}`, 'the provisioned query uses variables Grafana cannot fill for this span');
+    }
+    const series = await ctx.prom.query(mq.query);
+    if (series.length === 0 && !isErrorQuery(mq.query)) {
+      const labels = new Set(calls.flatMap((s) => Object.keys(s.metric)));
+      const used = [...mq.query.matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)\s*=~?\s*"/g)].map((m) => m[1]!);
+      const unknown = used.filter((l) => !labels.has(l));
+      throw new Fail(
+        `${q(label)}: ${code(mq.query)} returned no series`,
+        unknown.length > 0
+          ? `the query filters on label(s) ${unknown.join(', ')} that span metrics don't have (they have ${[...labels].filter((l) => !l.startsWith('__')).join(', ')}): fix tracesToMetrics.tags (e.g. service.name -> service)`
+          : `no span metrics match span ${q(span.name)} of ${svc} yet: span metrics lag a minute behind traces`,
+      );
+    }
+    parts.push(`${label}: ${series.length} series${series.length === 0 ? ' (no errors)' : ''}`);
+  }
+  return `span ${span.name} -> ${parts.join('; ')}`;
+};
+
+// 5. trace -> profiles
+
+const traceToProfiles: CheckFn = async (ctx, svc, out) => {
+  const tempo = ds(ctx, ctx.uids.tempo, 'Traces -> profiles', 'tempo');
+  const tp = tracesToProfiles(tempo);
+  if (!tp?.datasourceUid) {
+    throw new Fail(`Tempo datasource ${tempo.uid}: no tracesToProfiles.datasourceUid`, 'tracesToProfiles missing in provisioning: Grafana shows no "Profiles for this span" button');
+  }
+  const pyroDs = ds(ctx, tp.datasourceUid, 'tracesToProfiles');
+  if (pyroDs.type !== 'grafana-pyroscope-datasource') {
+    throw new Fail(`datasource ${pyroDs.uid} has type ${pyroDs.type}`, 'Grafana links spans to profiles only for a datasource of type grafana-pyroscope-datasource');
+  }
+  if (!tp.profileTypeId) {
+    throw new Fail(
+      `Tempo datasource ${tempo.uid}: tracesToProfiles has no profileTypeId`,
+      'tracesToProfiles.profileTypeId missing in provisioning: Grafana asks Pyroscope for an empty profile type and the span flame graph stays empty (set e.g. process_cpu:cpu:nanoseconds:cpu:nanoseconds)',
+    );
+  }
+  const found = await findSlowSpan(ctx, svc, (s) => spanTag(s, 'pyroscope.profile.id') !== undefined);
+  if (!found.pick) {
+    const any = await findSlowSpan(ctx, svc);
+    if (!any.pick) throw slowTraceMissing(svc, found.searched, found.fetched);
+    throw new Fail(
+      `${found.fetched} /slow traces of ${svc}: no local root span with attribute pyroscope.profile.id`,
+      `the span-profiles integration isn't active in ${svc} (Go: otelpyroscope.NewTracerProvider; Java: Pyroscope OTel extension; Python: PyroscopeSpanProcessor; Node: span_id labels)`,
+    );
+  }
+  const { span } = found.pick;
+  const pq = traceToProfilesQuery(span, tp);
+  out.link = links.profileLink(ctx.grafana, pyroDs.uid, pq, pq.range.fromMs, pq.range.toMs);
+  if (pq.undefinedVariables.length > 0) {
+    throw new Fail(`profile query: ${pq.undefinedVariables.join(', ')} undefined for span ${span.spanId}`, 'none of the tracesToProfiles tags is on the span: map service.name -> service_name');
+  }
+  const range = clampToNow(ctx, pq.range.fromMs, pq.range.toMs);
+  const fg = await ctx.pyro.flameGraph({ profileTypeId: pq.profileTypeId, labelSelector: pq.labelSelector, spanSelector: pq.spanSelector, startMs: range.startMs, endMs: range.endMs, maxNodes: 64 });
+  const what = `span ${span.name} pyroscope.profile.id=${pq.spanSelector[0]} ${pq.labelSelector} ${pq.profileTypeId}`;
+  if (fg.total <= 0) {
+    const types = await ctx.pyro.profileTypes(ctx.window.startMs, ctx.window.endMs);
+    if (!types.some((t) => t.id === pq.profileTypeId)) {
+      throw new Fail(
+        `${what}: empty flame graph`,
+        `Pyroscope has no profile type ${pq.profileTypeId} (it has: ${types.map((t) => t.id).join(', ') || 'none'}): fix tracesToProfiles.profileTypeId`,
+      );
+    }
+    const services = await ctx.pyro.labelValues('service_name', ctx.window.startMs, ctx.window.endMs);
+    if (!services.includes(svc)) {
+      throw new Fail(
+        `${what}: empty flame graph`,
+        `Pyroscope has no profiles of ${svc} (it has: ${services.join(', ') || 'none'}): the profiler isn't pushing to PYROSCOPE_SERVER_ADDRESS, or its application name differs from service.name`,
+      );
+    }
+    const all = await ctx.pyro.flameGraph({ profileTypeId: pq.profileTypeId, labelSelector: pq.labelSelector, startMs: ctx.window.startMs, endMs: ctx.window.endMs, maxNodes: 64 });
+    if (all.total <= 0) {
+      throw new Fail(
+        `${what}: empty flame graph`,
+        `${svc} sends no ${pq.profileTypeId} profiles at all (other types only): tracesToProfiles has one profileTypeId for every service, so this service's spans link to an empty flame graph`,
+      );
+    }
+    throw new Fail(
+      `${what}: empty flame graph`,
+      `Pyroscope has no samples labelled span_id=${pq.spanSelector[0]}: the profiler doesn't label samples with the span id, or the newest profiles aren't queryable yet (the first take minutes on a fresh Pyroscope)`,
+    );
+  }
+  const top = topSelfFrames(fg, 3);
+  const share = inclusiveShare(fg, REGEX_WORK);
+  const evidence = `${what}: ${describeTop(fg, pq.profileTypeId)}; regex work ${pct(share)}`;
+  if (!(top[0] && REGEX_WORK.test(top[0].frame)) && share < 0.5) {
+    throw new Fail(evidence, `the span's flame graph isn't dominated by the regex work (checkEmail/regex engine): is REGEX_MODE=fixed on ${svc}, or do its samples lack the span_id label?`);
+  }
+  return evidence;
+};
+
+// 6. metrics -> traces: exemplars
+
+const durationBuckets = (svc: string) => `http_server_request_duration_seconds_bucket{job="${svc}"}`;
+const p95Query = (svc: string) => `histogram_quantile(0.95, sum by (le, http_route) (rate(http_server_request_duration_seconds_bucket{job="${svc}"}[5m])))`;
+
+const exemplarsOf = (ctx: VerifyContext, svc: string) => memo(ctx, `exemplars:${svc}`, () => ctx.prom.exemplars(durationBuckets(svc), ctx.window.startMs, ctx.window.endMs));
+
+interface ExemplarRef {
+  traceId: string;
+  label: string;
+  route: string;
+  timestampMs: number;
+  destinationUid?: string;
+}
+
+async function exemplarRefs(ctx: VerifyContext, svc: string, out: Out): Promise<{ refs: ExemplarRef[]; evidence: string }> {
+  const promDs = ds(ctx, ctx.uids.prometheus, 'Metrics -> traces', 'prometheus');
+  out.link = links.promLink(ctx.grafana, promDs.uid, p95Query(svc), ctx.window.startMs, ctx.window.endMs, true);
+  const dests = exemplarDestinations(promDs).filter((d) => d.name);
+  if (dests.length === 0) {
+    throw new Fail(`Mimir datasource ${promDs.uid}: no exemplarTraceIdDestinations`, 'exemplars are not clickable: add jsonData.exemplarTraceIdDestinations for trace_id (OTLP) and traceID (Tempo generator)');
+  }
+  const series = await exemplarsOf(ctx, svc);
+  const all = series.flatMap((s) => s.exemplars.map((e) => ({ ...e, route: s.seriesLabels['http_route'] ?? '' })));
+  if (all.length === 0) {
+    const rate = await ctx.prom.query(`sum by (http_route) (rate(http_server_request_duration_seconds_count{job="${svc}"}[5m]))`);
+    // Do other services' histograms have exemplars? Then Mimir keeps them and this app records none.
+    const others = await ctx.prom
+      .exemplars('http_server_request_duration_seconds_bucket', ctx.window.startMs, ctx.window.endMs)
+      .then((x) => [...new Set(x.filter((s) => s.exemplars.length > 0).map((s) => s.seriesLabels['job'] ?? '?'))])
+      .catch(() => [] as string[]);
+    throw new Fail(
+      `${durationBuckets(svc)}: no exemplars in the window`,
+      rate.length === 0
+        ? `no http_server_request_duration_seconds series for job=${svc} at all (see seed-promql), so no exemplars either`
+        : others.length > 0
+          ? `Mimir keeps exemplars (${others.join(', ')} have them) but ${svc} sends none: its SDK records no exemplars (exemplar filter off, or no exemplar support in that SDK)`
+          : `no exemplars although the histogram has data: Mimir drops them while limits.max_global_exemplars_per_user is 0 (its default); or the SDK records none (OTEL_METRICS_EXEMPLAR_FILTER=always_off)`,
+    );
+  }
+  const refs: ExemplarRef[] = [];
+  for (const e of all) {
+    const d = dests.find((x) => e.labels[x.name!] !== undefined);
+    if (d) refs.push({ traceId: e.labels[d.name!]!.toLowerCase().padStart(32, '0'), label: d.name!, route: e.route, timestampMs: e.timestampMs, destinationUid: d.datasourceUid });
+  }
+  if (refs.length === 0) {
+    const seen = [...new Set(all.flatMap((e) => Object.keys(e.labels)))];
+    throw new Fail(
+      `${all.length} exemplars with labels ${seen.join(', ')}`,
+      `exemplarTraceIdDestinations names ${dests.map((d) => d.name).join(', ')} but the exemplars carry ${seen.join(', ')}: add a destination with that name`,
+    );
+  }
+  refs.sort((a, b) => b.timestampMs - a.timestampMs);
+  const labels = [...new Set(refs.map((r) => r.label))].join(', ');
+  return { refs, evidence: `${refs.length} exemplars on ${series.length} series with trace ids in label ${labels}` };
+}
+
+const exemplars: CheckFn = async (ctx, svc, out) => {
+  const { refs, evidence } = await exemplarRefs(ctx, svc, out);
+  return `${evidence}, newest ${refs[0]!.traceId} (${refs[0]!.route})`;
+};
+
+const exemplarToTrace: CheckFn = async (ctx, svc, out) => {
+  const { refs } = await exemplarRefs(ctx, svc, out);
+  const ids = [...new Map(refs.map((r) => [r.traceId, r])).values()].slice(0, 20);
+  const dest = ids[0]?.destinationUid;
+  if (!dest || findDatasource(ctx.provisioning, dest)?.type !== 'tempo') {
+    throw new Fail(`exemplar destination ${ids[0]?.label} points at datasource ${dest ?? '(unset)'}`, 'exemplarTraceIdDestinations must point at the Tempo datasource uid');
+  }
+  for (const [i, r] of ids.entries()) {
+    const trace = await getTrace(ctx, r.traceId);
+    if (trace) {
+      const root = trace.spans.find((s) => !s.parentSpanId) ?? trace.spans[0]!;
+      out.link = links.traceLink(ctx.grafana, dest, r.traceId, r.timestampMs - 60_000, r.timestampMs + 60_000);
+      return `exemplar ${r.label}=${r.traceId} (${r.route}) -> Tempo trace, ${trace.spans.length} spans (${root.serviceName}: ${root.name}); ${i + 1} of ${ids.length} ids looked up`;
+    }
+  }
+  throw new Fail(
+    `none of ${ids.length} exemplar trace ids (e.g. ${ids[0]!.traceId}) found in Tempo`,
+    'exemplars point at traces Tempo does not have: traces not exported or sampled out while metrics keep exemplars of unsampled spans',
+  );
+};
+
+// 7. service graph
+
+const serviceGraph: CheckFn = async (ctx, svc, out) => {
+  const server = EDGES[svc]!;
+  out.link = links.serviceMapLink(ctx.grafana, ctx.uids.tempo, ctx.window.startMs, ctx.window.endMs);
+  const series = await memo(ctx, 'service-graph', () => ctx.prom.query('traces_service_graph_request_total'));
+  if (series.length === 0) {
+    await ctx.tempo.ready(); // the series come from Tempo's metrics-generator: no Tempo, no verdict
+    throw new Fail(
+      'traces_service_graph_request_total: no series',
+      "no service graph: Tempo's metrics-generator needs the service-graphs processor (overrides.defaults.metrics_generator.processors) and remote_write to Mimir",
+    );
+  }
+  const edge = series.filter((s) => s.metric['client'] === svc && s.metric['server'] === server);
+  if (edge.length === 0) {
+    const seen = [...new Set(series.map((s) => `${s.metric['client']}->${s.metric['server']}`))].sort();
+    throw new Fail(
+      `no edge ${svc} -> ${server} (edges: ${seen.join(', ')})`,
+      `${svc} must call ${server}'s /chain with W3C trace context (NEXT_SERVICE_URL), and traffic must reach /chain (TRAFFIC_MIX)`,
+    );
+  }
+  const total = edge.reduce((a, s) => a + s.value, 0);
+  return `traces_service_graph_request_total{client="${svc}", server="${server}"} = ${total}`;
+};
+
+// 8. the seed's own queries
+
+const seedLogql: CheckFn = async (ctx, svc, out) => {
+  const lokiUid = ctx.uids.loki;
+  const qJob = `{job="${svc}"}`;
+  const qErr = `{job="${svc}"} |= "error"`;
+  const qSlow = `{job="${svc}"} | json | route="/slow"`;
+  out.link = links.lokiLink(ctx.grafana, lokiUid, qSlow, ctx.window.startMs, ctx.window.endMs);
+  const job = await ctx.loki.queryRange(qJob, ctx.window, 10);
+  if (job.length === 0) {
+    const labels = await ctx.loki.labels(ctx.window);
+    if (!labels.includes('job')) {
+      throw new Fail(
+        `${qJob}: no lines; Loki labels: ${labels.join(', ') || 'none'}`,
+        'no job label: Loki limits_config.otlp_config must index the resource attribute job (action: index_label), and Alloy must set job from service.name',
+      );
+    }
+    const jobs = await ctx.loki.labelValues('job', ctx.window);
+    throw new Fail(`${qJob}: no lines; job values: ${jobs.join(', ')}`, `no logs of ${svc}: the app isn't exporting logs over OTLP, or Alloy isn't forwarding them to Loki`);
+  }
+  const err = await ctx.loki.queryRange(qErr, ctx.window, 10);
+  const slow = await ctx.loki.queryRange(qSlow, ctx.window, 10);
+  if (slow.length === 0) {
+    const jsonish = job.some((e) => e.line.trim().startsWith('{'));
+    throw new Fail(
+      `${qJob}: ${job.length} lines, ${qSlow}: none`,
+      jsonish ? `no /slow requests of ${svc} in the window (traffic generator off?)` : `the log bodies of ${svc} aren't JSON with a "route" key, so | json | route="/slow" matches nothing`,
+    );
+  }
+  const n = (x: LogEntry[]) => `${x.length}${x.length >= 10 ? '+' : ''}`;
+  return `${code(qJob)}: ${n(job)} lines; ${code(qErr)}: ${n(err)}${err.length === 0 ? ' (no error lines in the window)' : ''}; ${code(qSlow)}: ${n(slow)}`;
+};
+
+const seedPromql: CheckFn = async (ctx, svc, out) => {
+  const rate = `sum by (http_route) (rate(http_server_request_duration_seconds_count{job="${svc}"}[5m]))`;
+  const p95 = p95Query(svc);
+  const errors = `sum(rate(http_server_request_duration_seconds_count{job="${svc}",http_response_status_code=~"5.."}[5m])) / sum(rate(http_server_request_duration_seconds_count{job="${svc}"}[5m]))`;
+  out.link = links.promLink(ctx.grafana, ctx.uids.prometheus, p95, ctx.window.startMs, ctx.window.endMs);
+  const r = await ctx.prom.query(rate);
+  if (r.length === 0) {
+    const names = await ctx.prom.labelValues('__name__');
+    const unsuffixed = names.some((n) => n.startsWith('http_server_request_duration_bucket'));
+    throw new Fail(
+      `${rate}: no series`,
+      unsuffixed
+        ? 'the histogram is stored without unit suffix (http_server_request_duration_bucket): set Mimir limits.otel_metric_suffixes_enabled: true'
+        : names.includes('http_server_request_duration_seconds_count')
+          ? `http_server_request_duration_seconds_count has no series with job=${q(svc)}: Mimir derives job from service.namespace/service.name`
+          : `no http_server_request_duration_seconds_* at all: metrics aren't reaching Mimir (app OTLP metrics export, Alloy -> Mimir /otlp)`,
+    );
+  }
+  const p = await ctx.prom.query(p95);
+  const e = await ctx.prom.query(errors);
+  if (p.length === 0) throw new Fail(`${p95}: no series`, 'the duration histogram has no _bucket series (explicit-bucket histogram expected)');
+  if (p.every((s) => Number.isNaN(s.value))) {
+    throw new Fail(`${p95}: ${p.length} series, all NaN`, `no request of ${svc} was counted in the last 5 minutes (a new series needs two exports before rate() sees an increase)`);
+  }
+  const slow = p.find((s) => s.metric['http_route'] === '/slow' && !Number.isNaN(s.value));
+  const routes = r.map((s) => s.metric['http_route'] ?? '?').sort();
+  const errText = e.length === 0 ? 'no data' : Number.isNaN(e[0]!.value) ? 'NaN (no requests)' : e[0]!.value.toFixed(3);
+  return `rate: ${r.length} routes (${routes.join(' ')}); p95${slow ? ` /slow ${slow.value.toFixed(2)} s` : `: ${p.length} series`}; 5xx ratio ${errText}`;
+};
+
+/** Profile types the seed shows for its Go app; the other apps need a CPU (or wall) profile. */
+const SEED_TYPES: Record<string, Array<{ name: string; sampleType: string }>> = {
+  'demo-app': [
+    { name: 'process_cpu', sampleType: 'cpu' },
+    { name: 'memory', sampleType: 'alloc_space' },
+    { name: 'memory', sampleType: 'inuse_space' },
+  ],
+};
+
+const seedProfiles: CheckFn = async (ctx, svc, out) => {
+  const selector = `{service_name="${svc}"}`;
+  const types = await ctx.pyro.profileTypes(ctx.window.startMs, ctx.window.endMs);
+  const services = await ctx.pyro.labelValues('service_name', ctx.window.startMs, ctx.window.endMs);
+  if (!services.includes(svc)) {
+    throw new Fail(
+      `Pyroscope service_name values: ${services.join(', ') || 'none'}`,
+      `no profiles of ${svc}: the profiler isn't pushing to PYROSCOPE_SERVER_ADDRESS, or its application name differs from the service name`,
+    );
+  }
+  const wanted = SEED_TYPES[svc];
+  const parts: string[] = [];
+  if (!wanted) {
+    // the other apps: a CPU profile, or wall time where the profiler records that (Node)
+    for (const t of types.filter((x) => x.name === 'process_cpu' || x.name === 'wall')) {
+      const fg = await ctx.pyro.flameGraph({ profileTypeId: t.id, labelSelector: selector, startMs: ctx.window.startMs, endMs: ctx.window.endMs, maxNodes: 64 });
+      if (fg.total <= 0) continue;
+      out.link = links.profileLink(ctx.grafana, ctx.uids.pyroscope, { profileTypeId: t.id, labelSelector: selector }, ctx.window.startMs, ctx.window.endMs);
+      const top = topSelfFrames(fg, 1)[0];
+      return `${t.name}:${t.sampleType} ${formatValue(fg.total, t.id)}${top ? `, top ${short(top.frame, 40)} ${pct(top.share)}` : ''}`;
+    }
+    throw new Fail(`no CPU or wall profile of ${svc} (Pyroscope has types: ${types.map((x) => x.id).join(', ') || 'none'})`, `${svc} pushes no CPU profiles: start its profiler with CPU (or wall) profiling on`);
+  }
+  const chosen = wanted.map((w) => ({ w, t: types.find((t) => t.name === w.name && t.sampleType === w.sampleType) }));
+  for (const { w, t } of chosen) {
+    if (!t) {
+      throw new Fail(
+        `no ${w.name}:${w.sampleType} profile type (Pyroscope has: ${types.map((x) => x.id).join(', ') || 'none'})`,
+        w.name === 'memory'
+          ? `${svc} pushes no ${w.sampleType} profiles: enable the alloc/inuse profile types in its Pyroscope SDK config`
+          : `${svc} pushes no CPU profiles: start the profiler with CPU profiling on`,
+      );
+    }
+    const fg = await ctx.pyro.flameGraph({ profileTypeId: t.id, labelSelector: selector, startMs: ctx.window.startMs, endMs: ctx.window.endMs, maxNodes: 64 });
+    if (fg.total <= 0) throw new Fail(`${t.id}${selector}: empty flame graph`, `${svc} has no ${t.sampleType} samples in the window`);
+    if (parts.length === 0) out.link = links.profileLink(ctx.grafana, ctx.uids.pyroscope, { profileTypeId: t.id, labelSelector: selector }, ctx.window.startMs, ctx.window.endMs);
+    const top = topSelfFrames(fg, 1)[0];
+    parts.push(`${t.name}:${t.sampleType} ${formatValue(fg.total, t.id)}${top ? `, top ${short(top.frame, 40)} ${pct(top.share)}` : ''}`);
+  }
+  return parts.join('; ');
+};
+
+// ---------------------------------------------------------------------------------------------
+
+export const CHECKS: CheckDef[] = [
+  { name: 'traces', needs: ['tempo'], run: traces },
+  { name: 'logs->trace', needs: ['loki', 'tempo'], run: logsToTrace },
+  { name: 'trace->logs', needs: ['tempo', 'loki'], run: traceToLogs },
+  { name: 'trace->metrics', needs: ['tempo', 'mimir'], run: traceToMetrics },
+  { name: 'trace->profile', needs: ['tempo', 'pyroscope'], run: traceToProfiles },
+  { name: 'exemplars', needs: ['mimir'], run: exemplars },
+  { name: 'exemplar->trace', needs: ['mimir', 'tempo'], run: exemplarToTrace },
+  { name: 'service-graph', needs: ['mimir', 'tempo'], appliesTo: (svc) => svc in EDGES, run: serviceGraph },
+  { name: 'seed-logql', needs: ['loki'], run: seedLogql },
+  { name: 'seed-promql', needs: ['mimir'], run: seedPromql },
+  { name: 'seed-profiles', needs: ['pyroscope'], run: seedProfiles },
+];
+
+export async function runCheck(ctx: VerifyContext, def: CheckDef, svc: string): Promise<CheckResult> {
+  const out: Out = { link: '' };
+  try {
+    const evidence = await def.run(ctx, svc, out);
+    return { check: def.name, service: svc, status: 'pass', evidence, link: out.link };
+  } catch (err) {
+    if (err instanceof Fail) return { check: def.name, service: svc, status: 'fail', evidence: err.evidence, cause: err.why, link: out.link };
+    if (err instanceof UnreachableError) {
+      const viaGrafana = /\/api\/(datasources|ds)\//.test(err.url);
+      return {
+        check: def.name,
+        service: svc,
+        status: 'unreachable',
+        evidence: err.message,
+        cause: viaGrafana
+          ? `Grafana could not reach the backend (${err.detail}): is the stack up (lgtmp up) and healthy (lgtmp status)?`
+          : /HTTP 503/.test(err.detail)
+            ? `${err.backend} is not ready yet (Pyroscope needs about a minute after start): retry with --wait`
+            : `${err.backend} does not answer (${err.detail}): is the stack up (lgtmp up)? For another address use --${err.backend.toLowerCase().replace(/^mimir$/, 'prometheus')}-url`,
+        link: out.link,
+      };
+    }
+    if (err instanceof HttpError) {
+      return {
+        check: def.name,
+        service: svc,
+        status: 'fail',
+        evidence: short(err.message, 300),
+        cause:
+          err.status === 404 && /\/api\/datasources\//.test(err.url)
+            ? 'Grafana has no such datasource uid: provisioning not loaded'
+            : err.status === 404
+              ? `${err.backend} has no such API path: wrong base URL?${err.backend === 'Mimir' ? ' (Mimir serves the Prometheus API under /prometheus)' : ''}`
+              : err.status === 400
+              ? `${err.backend} rejected the query: ${short(err.body.trim(), 160)}`
+              : `${err.backend} answered HTTP ${err.status}`,
+        link: out.link,
+      };
+    }
+    return { check: def.name, service: svc, status: 'fail', evidence: err instanceof Error ? err.message : String(err), cause: 'unexpected error', link: out.link };
+  }
+}
+
+export interface RunOptions {
+  services: string[];
+  checks?: string[];
+}
+
+export function selectedChecks(o: RunOptions): Array<{ def: CheckDef; service: string }> {
+  const defs = o.checks && o.checks.length > 0 ? CHECKS.filter((c) => o.checks!.includes(c.name)) : CHECKS;
+  return defs.flatMap((def) => o.services.filter((svc) => !def.appliesTo || def.appliesTo(svc)).map((service) => ({ def, service })));
+}
+
+export async function runChecks(ctx: VerifyContext, o: RunOptions): Promise<CheckResult[]> {
+  const results: CheckResult[] = [];
+  for (const { def, service } of selectedChecks(o)) results.push(await runCheck(ctx, def, service));
+  return results;
+}

@@ -1,0 +1,74 @@
+// What every check gets: the clients, the provisioned settings, the time window, and memoized
+// lookups shared between checks (a /slow trace of a service is fetched once, not per check).
+import type { DatasourceUids } from './config.js';
+import type { LokiClient } from './loki.js';
+import type { PrometheusClient } from './prometheus.js';
+import type { Provisioning } from './provisioning.js';
+import type { PyroscopeClient } from './pyroscope.js';
+import { localRoots, type Span, type TempoClient, type Trace } from './tempo.js';
+
+export interface VerifyContext {
+  grafana: string;
+  nowMs: number;
+  window: { startMs: number; endMs: number };
+  loki: LokiClient;
+  tempo: TempoClient;
+  prom: PrometheusClient;
+  pyro: PyroscopeClient;
+  provisioning: Provisioning;
+  uids: DatasourceUids;
+  memo: Map<string, Promise<unknown>>;
+}
+
+export function memo<T>(ctx: VerifyContext, key: string, fn: () => Promise<T>): Promise<T> {
+  let p = ctx.memo.get(key) as Promise<T> | undefined;
+  if (!p) {
+    p = fn();
+    ctx.memo.set(key, p);
+  }
+  return p;
+}
+
+/** A range clamped to "now": nothing after now exists yet, and Grafana's window may reach past it. */
+export function clampToNow(ctx: VerifyContext, fromMs: number, toMs: number): { startMs: number; endMs: number } {
+  const endMs = Math.min(toMs, ctx.nowMs);
+  return { startMs: Math.min(fromMs, endMs - 1), endMs };
+}
+
+export const getTrace = (ctx: VerifyContext, traceId: string): Promise<Trace | undefined> =>
+  memo(ctx, `trace:${traceId}`, () => ctx.tempo.trace(traceId));
+
+export const slowQuery = (svc: string) => `{ resource.service.name="${svc}" && name="GET /slow" }`;
+/** For instrumentations that name the span without the route (e.g. plain `GET`): route or path attributes. */
+export const slowRouteQuery = (svc: string) =>
+  `{ resource.service.name="${svc}" && (span.http.route="/slow" || span.url.path="/slow" || span.http.target=~"/slow.*") }`;
+
+/** Trace ids of recent /slow requests of a service, newest first (by span name, else by http.route). */
+export function slowTraceIds(ctx: VerifyContext, svc: string): Promise<string[]> {
+  return memo(ctx, `slow:${svc}`, async () => {
+    let hits = await ctx.tempo.search(slowQuery(svc), ctx.window.startMs, ctx.window.endMs, 20);
+    if (hits.length === 0) hits = await ctx.tempo.search(slowRouteQuery(svc), ctx.window.startMs, ctx.window.endMs, 20);
+    return hits.sort((a, b) => b.startMs - a.startMs).map((h) => h.traceId);
+  });
+}
+
+export interface SpanPick {
+  trace: Trace;
+  span: Span;
+  /** How many trace ids were looked up to find it. */
+  tried: number;
+}
+
+/** The first /slow trace (newest first) that has a local root span of `svc` matching `pred`. */
+export async function findSlowSpan(ctx: VerifyContext, svc: string, pred: (s: Span) => boolean = () => true): Promise<{ pick?: SpanPick; searched: number; fetched: number }> {
+  const ids = await slowTraceIds(ctx, svc);
+  let fetched = 0;
+  for (const id of ids) {
+    const trace = await getTrace(ctx, id);
+    fetched++;
+    if (!trace) continue;
+    const span = localRoots(trace, svc).find(pred);
+    if (span) return { pick: { trace, span, tried: fetched }, searched: ids.length, fetched };
+  }
+  return { searched: ids.length, fetched };
+}

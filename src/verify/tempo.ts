@@ -1,0 +1,159 @@
+// Tempo client: TraceQL search and trace by id (API v2), spans normalized with hex ids.
+// Tempo 3 answers 200 with {"trace":{}} for an unknown id: trace() returns undefined then.
+import { HttpError, requestJson, requestText } from './http.js';
+import type { LinkSpan } from './substitute.js';
+
+export interface SearchHit {
+  traceId: string;
+  rootServiceName: string;
+  rootTraceName: string;
+  startMs: number;
+  durationMs: number;
+  spanIds: string[];
+}
+
+export interface Span extends LinkSpan {
+  parentSpanId: string;
+  kind: string;
+  serviceName: string;
+  startNs: bigint;
+  endNs: bigint;
+  durationMs: number;
+  statusCode: string;
+}
+
+export interface Trace {
+  traceId: string;
+  spans: Span[];
+}
+
+interface OtlpAnyValue {
+  stringValue?: string;
+  intValue?: string | number;
+  doubleValue?: number;
+  boolValue?: boolean;
+  arrayValue?: { values?: OtlpAnyValue[] };
+}
+interface OtlpKV {
+  key: string;
+  value?: OtlpAnyValue;
+}
+interface OtlpSpan {
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  name: string;
+  kind?: string;
+  startTimeUnixNano: string;
+  endTimeUnixNano: string;
+  attributes?: OtlpKV[];
+  status?: { code?: string };
+}
+interface ResourceSpans {
+  resource?: { attributes?: OtlpKV[] };
+  scopeSpans?: Array<{ spans?: OtlpSpan[] }>;
+}
+
+export class TempoClient {
+  constructor(readonly base: string) {}
+
+  /** Resolves when Tempo answers /ready (throws UnreachableError otherwise). */
+  async ready(): Promise<void> {
+    await requestText('Tempo', this.base, '/ready', { timeoutMs: 5000 });
+  }
+
+  async search(q: string, startMs: number, endMs: number, limit = 20): Promise<SearchHit[]> {
+    const res = await requestJson<{
+      traces?: Array<{
+        traceID: string;
+        rootServiceName?: string;
+        rootTraceName?: string;
+        startTimeUnixNano?: string;
+        durationMs?: number;
+        spanSet?: { spans?: Array<{ spanID: string }> };
+        spanSets?: Array<{ spans?: Array<{ spanID: string }> }>;
+      }>;
+    }>('Tempo', this.base, '/api/search', {
+      params: { q, start: Math.floor(startMs / 1000), end: Math.ceil(endMs / 1000), limit },
+    });
+    return (res.traces ?? []).map((t) => ({
+      traceId: normalizeHexId(t.traceID, 32),
+      rootServiceName: t.rootServiceName ?? '',
+      rootTraceName: t.rootTraceName ?? '',
+      startMs: t.startTimeUnixNano ? Number(BigInt(t.startTimeUnixNano) / 1_000_000n) : 0,
+      durationMs: t.durationMs ?? 0,
+      spanIds: (t.spanSets ?? (t.spanSet ? [t.spanSet] : [])).flatMap((s) => (s.spans ?? []).map((x) => x.spanID)),
+    }));
+  }
+
+  /** The trace, or undefined when Tempo does not know it (200 with an empty trace, or 404). */
+  async trace(traceId: string): Promise<Trace | undefined> {
+    let res: { trace?: { resourceSpans?: ResourceSpans[] }; batches?: ResourceSpans[] };
+    try {
+      res = await requestJson('Tempo', this.base, `/api/v2/traces/${encodeURIComponent(traceId)}`);
+    } catch (err) {
+      if (err instanceof HttpError && err.status === 404) return undefined;
+      throw err;
+    }
+    const batches = res.trace?.resourceSpans ?? res.batches ?? [];
+    const spans = batches.flatMap(toSpans);
+    return spans.length === 0 ? undefined : { traceId: normalizeHexId(traceId, 32), spans };
+  }
+}
+
+/** Tempo trace ids in search results drop leading zeros; pad them back. */
+export function normalizeHexId(id: string, len: number): string {
+  return id.toLowerCase().padStart(len, '0');
+}
+
+/** OTLP JSON ids are base64 (protojson bytes); some producers use hex. */
+export function idToHex(id: string | undefined, len: number): string {
+  if (!id) return '';
+  if (new RegExp(`^[0-9a-fA-F]{${len}}$`).test(id)) return id.toLowerCase();
+  return Buffer.from(id, 'base64').toString('hex');
+}
+
+export function anyValue(v: OtlpAnyValue | undefined): unknown {
+  if (!v) return undefined;
+  if (v.stringValue !== undefined) return v.stringValue;
+  if (v.intValue !== undefined) return Number(v.intValue);
+  if (v.doubleValue !== undefined) return v.doubleValue;
+  if (v.boolValue !== undefined) return v.boolValue;
+  if (v.arrayValue) return (v.arrayValue.values ?? []).map(anyValue);
+  return undefined;
+}
+
+const kvs = (list: OtlpKV[] | undefined) => Object.fromEntries((list ?? []).map((a) => [a.key, anyValue(a.value)]));
+
+function toSpans(rs: ResourceSpans): Span[] {
+  const resource = kvs(rs.resource?.attributes);
+  const serviceName = String(resource['service.name'] ?? '');
+  return (rs.scopeSpans ?? []).flatMap((ss) =>
+    (ss.spans ?? []).map((s) => {
+      const startNs = BigInt(s.startTimeUnixNano);
+      const endNs = BigInt(s.endTimeUnixNano);
+      return {
+        traceId: idToHex(s.traceId, 32),
+        spanId: idToHex(s.spanId, 16),
+        parentSpanId: idToHex(s.parentSpanId, 16),
+        name: s.name,
+        kind: s.kind ?? '',
+        serviceName,
+        resource,
+        attributes: kvs(s.attributes),
+        startNs,
+        endNs,
+        startTimeUs: Number(startNs / 1000n),
+        durationUs: Number((endNs - startNs) / 1000n),
+        durationMs: Number(endNs - startNs) / 1e6,
+        statusCode: s.status?.code ?? '',
+      };
+    }),
+  );
+}
+
+/** Local root spans of a service: spans of it whose parent is absent or belongs to another service. */
+export function localRoots(trace: Trace, service: string): Span[] {
+  const byId = new Map(trace.spans.map((s) => [s.spanId, s]));
+  return trace.spans.filter((s) => s.serviceName === service && (!s.parentSpanId || byId.get(s.parentSpanId)?.serviceName !== service));
+}

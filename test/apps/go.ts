@@ -1,0 +1,107 @@
+// demo-app (apps/go): the seed's Go service, instrumented in code with the OpenTelemetry Go SDK and pyroscope-go
+// (span profiles through otel-profiling-go). Started as users run it: the compiled binary with OTEL_* and
+// PYROSCOPE_* environment variables. The binary is built once per source/toolchain into the cache:
+// `cacheDir('go')/demo-app-<hash of apps/go sources + go version>/demo-app`.
+import { createHash } from 'node:crypto';
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AppSpec } from '../harness/app-spec.js';
+import { cacheDir, contentHash, populateAtomically, repoRoot, run } from '../harness/cache.js';
+
+export const GO_SERVICE = 'demo-app';
+
+export function goAppDir(): string {
+  return join(repoRoot, 'apps', 'go');
+}
+
+/** `go version` output; a clear error when the Go toolchain is missing. */
+export async function goVersion(): Promise<string> {
+  try {
+    return (await run('go', ['version'], { timeoutMs: 60_000 })).stdout.trim();
+  } catch (e) {
+    throw new Error(
+      `demo-app (apps/go) needs the Go toolchain (go 1.26 or newer on PATH) to build: ${e instanceof Error ? e.message : String(e)}. ` +
+        'Install Go from your distribution or golang.org/dl and make sure `go version` works.',
+    );
+  }
+}
+
+/** The environment for the go command: no GOFLAGS or GOOS/GOARCH leaking in from the caller. */
+export function goEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, CGO_ENABLED: '0', GOTOOLCHAIN: 'local' };
+  for (const k of ['GOFLAGS', 'GOOS', 'GOARCH']) delete env[k];
+  return env;
+}
+
+/** Builds the demo-app binary into the cache if that exact build is not there yet; returns its path. */
+export async function ensureGoBinary(): Promise<string> {
+  const appDir = goAppDir();
+  const version = await goVersion();
+  const hash = contentHash([appDir], {
+    base: appDir,
+    // only what goes into the binary: non-test Go sources, go.mod, go.sum (in any package directory)
+    ignore: (p) => {
+      if (statSync(p).isDirectory()) return /[/\\](testdata|\.[^/\\]*)$/.test(p);
+      return !/(\.go|[/\\]go\.mod|[/\\]go\.sum)$/.test(p) || /_test\.go$/.test(p);
+    },
+  });
+  const tag = createHash('sha256').update(version).digest('hex').slice(0, 8);
+  const dir = join(cacheDir('go'), `demo-app-${hash}-${tag}`);
+  const bin = join(dir, 'demo-app');
+  if (existsSync(bin)) return bin;
+  await populateAtomically(dir, async (tmp) => {
+    await run('go', ['build', '-trimpath', '-buildvcs=false', '-o', join(tmp, 'demo-app'), '.'], { cwd: appDir, env: goEnv(), timeoutMs: 15 * 60_000 });
+  });
+  if (!existsSync(bin)) throw new Error(`go build finished but ${bin} is missing`);
+  return bin;
+}
+
+let binary: string | undefined;
+
+export const goApp: AppSpec = {
+  service: GO_SERVICE,
+  language: 'go',
+  async prepare() {
+    binary = await ensureGoBinary();
+  },
+  launch(o) {
+    if (!binary) throw new Error('goApp.launch() before prepare()');
+    const env: Record<string, string> = {
+      PATH: process.env.PATH ?? '',
+      PORT: String(o.port),
+      OTEL_SERVICE_NAME: GO_SERVICE,
+      OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment=lgtmp',
+      OTEL_EXPORTER_OTLP_ENDPOINT: o.otlpUrl,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+      OTEL_BSP_SCHEDULE_DELAY: '500',
+      OTEL_BLRP_SCHEDULE_DELAY: '500',
+      OTEL_METRIC_EXPORT_INTERVAL: '2000',
+      PYROSCOPE_SERVER_ADDRESS: o.pyroscopeUrl,
+      // pyroscope-go's default is 15 s; profiles arrive sooner in tests
+      PYROSCOPE_UPLOAD_RATE: '3s',
+      TRAFFIC_GENERATOR: 'off',
+      // keep /alloc's retained memory small in tests (3 x 50 MiB)
+      ALLOC_MAX_BATCHES: '3',
+    };
+    if (o.nextServiceUrl) env.NEXT_SERVICE_URL = o.nextServiceUrl;
+    return {
+      name: GO_SERVICE,
+      command: binary,
+      args: [],
+      cwd: goAppDir(),
+      env: { ...env, ...(o.env ?? {}) },
+      healthUrl: `http://127.0.0.1:${o.port}/healthz`,
+      timeoutMs: 30_000,
+    };
+  },
+  // Go's regexp is linear: one match of the seed's sample is ~25-50 us here, so 30,000 iterations are ~1-1.5 s
+  // (the app's default, 50,000, is ~1.2-2.5 s).
+  slow: {
+    query: '?iterations=30000',
+    childSpan: 'slow_business_logic',
+    appFrame: /^main\.checkEmail$/,
+    regexFrame: /^regexp\./,
+  },
+  alloc: { appFrame: /^main\.allocateMemoryBurst$/ },
+  cpuProfileType: 'cpu',
+};

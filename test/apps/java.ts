@@ -1,0 +1,123 @@
+// java-demo-app (apps/java): a plain Spring Boot app (no OpenTelemetry or Pyroscope dependency or import), started
+// as users start it: `java -javaagent:opentelemetry-javaagent.jar -jar java-demo-app.jar`, with the Pyroscope OTel
+// extension given by OTEL_JAVAAGENT_EXTENSIONS and everything else by environment variables.
+// prepare() runs Maven once per content hash of the poms and main sources and keeps the three jars in the cache.
+import { copyFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AppSpec } from '../harness/app-spec.js';
+import { cacheDir, contentHash, populateAtomically, repoRoot, run } from '../harness/cache.js';
+
+export const JAVA_SERVICE = 'java-demo-app';
+
+/** The three jars, as named in the cache (and in the Docker image under /app). */
+export const JAVA_JARS = {
+  app: 'java-demo-app.jar',
+  agent: 'opentelemetry-javaagent.jar',
+  extension: 'pyroscope-otel.jar',
+} as const;
+
+/** Classes and methods the javaagent's method instrumentation turns into spans (no tracing code in the app). */
+export const JAVA_METHODS_INCLUDE = 'io.lgtmp.demo.EmailChecker[checkEmail];io.lgtmp.demo.MemoryHog[allocateMemoryBurst]';
+
+export function javaAppDir(): string {
+  return join(repoRoot, 'apps', 'java');
+}
+
+async function requireToolchain(): Promise<void> {
+  for (const [cmd, args] of [['java', ['-version']], ['mvn', ['-v', '-B']]] as const) {
+    try {
+      await run(cmd, [...args], { timeoutMs: 60_000 });
+    } catch (e) {
+      throw new Error(`java-demo-app needs a JDK 17+ ('java') and Maven 3.8+ ('mvn') on PATH: ${(e as Error).message.split('\n')[0]}`);
+    }
+  }
+}
+
+let jarDir: string | undefined;
+
+/**
+ * Builds apps/java (the app and the agents module) with Maven unless the cache already holds the jars for this
+ * content hash; returns the cache directory holding java-demo-app.jar, opentelemetry-javaagent.jar, pyroscope-otel.jar.
+ */
+export async function buildJavaApp(): Promise<string> {
+  const dir = javaAppDir();
+  const hash = contentHash(
+    [join(dir, 'pom.xml'), join(dir, 'app', 'pom.xml'), join(dir, 'app', 'src', 'main'), join(dir, 'agents', 'pom.xml')],
+    { base: dir },
+  );
+  const target = join(cacheDir('java'), hash);
+  const complete = (d: string): boolean => Object.values(JAVA_JARS).every((j) => existsSync(join(d, j)));
+  if (existsSync(target) && complete(target)) return target;
+  await requireToolchain();
+  await populateAtomically(target, async (tmp) => {
+    await run('mvn', ['-q', '-B', 'package', '-DskipTests'], { cwd: dir, timeoutMs: 20 * 60_000 });
+    copyFileSync(join(dir, 'app', 'target', JAVA_JARS.app), join(tmp, JAVA_JARS.app));
+    copyFileSync(join(dir, 'agents', 'target', JAVA_JARS.agent), join(tmp, JAVA_JARS.agent));
+    copyFileSync(join(dir, 'agents', 'target', JAVA_JARS.extension), join(tmp, JAVA_JARS.extension));
+  });
+  if (!complete(target)) throw new Error(`java-demo-app: ${target} lacks one of ${Object.values(JAVA_JARS).join(', ')}`);
+  return target;
+}
+
+/** The environment a user sets for the javaagent + Pyroscope extension (README "Instrument your own Java app"). */
+export function javaAgentEnv(o: { jarDir: string; otlpUrl: string; pyroscopeUrl: string }): Record<string, string> {
+  return {
+    OTEL_SERVICE_NAME: JAVA_SERVICE,
+    OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment=lgtmp',
+    OTEL_EXPORTER_OTLP_ENDPOINT: o.otlpUrl,
+    OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+    OTEL_JAVAAGENT_EXTENSIONS: join(o.jarDir, JAVA_JARS.extension),
+    // The extension (io.pyroscope:otel 1.0.2) reads otel.pyroscope.* through the agent's config (so OTEL_PYROSCOPE_*
+    // env vars) only for these switches; the profiler itself reads PYROSCOPE_* (env) / pyroscope.* (system props).
+    OTEL_PYROSCOPE_START_PROFILING: 'true',
+    PYROSCOPE_APPLICATION_NAME: JAVA_SERVICE,
+    PYROSCOPE_SERVER_ADDRESS: o.pyroscopeUrl,
+    PYROSCOPE_PROFILER_ALLOC: '512k',
+    OTEL_INSTRUMENTATION_METHODS_INCLUDE: JAVA_METHODS_INCLUDE,
+  };
+}
+
+export const javaApp: AppSpec = {
+  service: JAVA_SERVICE,
+  language: 'java',
+  async prepare() {
+    jarDir = await buildJavaApp();
+  },
+  launch(o) {
+    if (!jarDir) throw new Error('javaApp.launch() before prepare()');
+    const env: Record<string, string> = {
+      PORT: String(o.port),
+      ...javaAgentEnv({ jarDir, otlpUrl: o.otlpUrl, pyroscopeUrl: o.pyroscopeUrl }),
+      // short export intervals for tests (defaults: 5 s spans, 1 s logs, 60 s metrics, 10 s profiles)
+      OTEL_BSP_SCHEDULE_DELAY: '500',
+      OTEL_BLRP_SCHEDULE_DELAY: '500',
+      OTEL_METRIC_EXPORT_INTERVAL: '2000',
+      PYROSCOPE_UPLOAD_INTERVAL: '2s',
+      TRAFFIC_GENERATOR: 'off',
+      // keep /alloc's retained memory small in tests (3 x 50 MiB)
+      ALLOC_MAX_BATCHES: '3',
+    };
+    if (o.nextServiceUrl) env.NEXT_SERVICE_URL = o.nextServiceUrl;
+    return {
+      name: JAVA_SERVICE,
+      command: 'java',
+      args: [`-javaagent:${join(jarDir, JAVA_JARS.agent)}`, '-jar', join(jarDir, JAVA_JARS.app)],
+      cwd: jarDir,
+      env: { ...env, ...(o.env ?? {}) },
+      healthUrl: `http://127.0.0.1:${o.port}/healthz`,
+      // the agent instruments classes as Spring Boot loads them: ~10 s on an idle core, much more on a busy machine
+      timeoutMs: 180_000,
+    };
+  },
+  // One java.util.regex match of the bounded sample (10 local-part characters + the seed's domain part) takes
+  // ~1-3 ms here: 500 iterations are ~1-2 s. checkEmail is a span through OTEL_INSTRUMENTATION_METHODS_INCLUDE.
+  slow: {
+    query: '?iterations=500',
+    childSpan: 'EmailChecker.checkEmail',
+    // JFR frame names as Pyroscope shows them: io/lgtmp/demo/EmailChecker.checkEmail, java/util/regex/Pattern$Loop.match
+    appFrame: /^io\/lgtmp\/demo\/EmailChecker\.checkEmail$/,
+    regexFrame: /^java\/util\/regex\//,
+  },
+  alloc: { appFrame: /^io\/lgtmp\/demo\/MemoryHog\.allocateMemoryBurst$/ },
+  cpuProfileType: 'cpu',
+};

@@ -1,0 +1,91 @@
+// node-demo-app (apps/node): Express 5 in TypeScript, started as users start it,
+// `node --import ./dist/telemetry/bootstrap.js dist/server.js`. The bootstrap (OpenTelemetry Node SDK with
+// auto-instrumentations-node, @pyroscope/nodejs and our span-profile processor) is the only telemetry code;
+// src/ of the app imports neither OpenTelemetry nor Pyroscope.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import type { AppSpec } from '../harness/app-spec.js';
+import { contentHash, repoRoot, run } from '../harness/cache.js';
+
+export const NODE_SERVICE = 'node-demo-app';
+
+export function nodeAppDir(): string {
+  return join(repoRoot, 'apps', 'node');
+}
+
+const STAMP = '.build-hash';
+
+/** `npm run build -w apps/node` (tsc into apps/node/dist), skipped when sources and config are unchanged. */
+export async function buildNodeApp(): Promise<void> {
+  const appDir = nodeAppDir();
+  // The app's dependencies come from the root `npm ci` (apps/node is an npm workspace).
+  const req = createRequire(join(appDir, 'package.json'));
+  for (const dep of ['express', 'pino', '@pyroscope/nodejs', '@opentelemetry/sdk-node', '@opentelemetry/auto-instrumentations-node', 'typescript']) {
+    try {
+      req.resolve(dep === 'typescript' ? 'typescript/package.json' : dep);
+    } catch {
+      throw new Error(`node-demo-app: dependency ${dep} is not installed; run \`npm ci\` at the repository root (it installs the apps/node workspace too).`);
+    }
+  }
+  const hash = contentHash(
+    [join(appDir, 'src'), join(appDir, 'package.json'), join(appDir, 'tsconfig.json'), join(appDir, 'tsconfig.base.json')],
+    { base: appDir },
+  );
+  const stampFile = join(appDir, 'dist', STAMP);
+  if (existsSync(stampFile) && readFileSync(stampFile, 'utf8') === hash && existsSync(join(appDir, 'dist', 'telemetry', 'bootstrap.js'))) return;
+  await run('npm', ['run', 'build', '--silent', '-w', 'apps/node'], { cwd: repoRoot, timeoutMs: 5 * 60_000 });
+  writeFileSync(stampFile, hash);
+}
+
+export const nodeApp: AppSpec = {
+  service: NODE_SERVICE,
+  language: 'node',
+  async prepare() {
+    await buildNodeApp();
+  },
+  launch(o) {
+    const env: Record<string, string> = {
+      PORT: String(o.port),
+      OTEL_SERVICE_NAME: NODE_SERVICE,
+      OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment=lgtmp',
+      OTEL_EXPORTER_OTLP_ENDPOINT: o.otlpUrl,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+      OTEL_BSP_SCHEDULE_DELAY: '500',
+      OTEL_BLRP_SCHEDULE_DELAY: '500',
+      OTEL_METRIC_EXPORT_INTERVAL: '2000',
+      PYROSCOPE_SERVER_ADDRESS: o.pyroscopeUrl,
+      PYROSCOPE_FLUSH_INTERVAL_MS: '3000',
+      TRAFFIC_GENERATOR: 'off',
+      // keep /alloc's retained memory small in tests (3 batches of 10 x 256 KiB)
+      ALLOC_MAX_BATCHES: '3',
+      ALLOC_CHUNKS: '10',
+    };
+    if (o.nextServiceUrl) env.NEXT_SERVICE_URL = o.nextServiceUrl;
+    return {
+      name: NODE_SERVICE,
+      command: process.execPath,
+      args: ['--import', './dist/telemetry/bootstrap.js', 'dist/server.js'],
+      cwd: nodeAppDir(),
+      env: { ...env, ...(o.env ?? {}) },
+      healthUrl: `http://127.0.0.1:${o.port}/healthz`,
+      timeoutMs: 60_000,
+    };
+  },
+  // One match of the bounded seed sample (12 characters before '@') takes ~0.6-1 ms on V8 here: 1500 iterations
+  // ~1-1.5 s. No child span: the app is zero-code (no OpenTelemetry import), like the Python one.
+  slow: {
+    query: '?iterations=1500',
+    // @pyroscope/nodejs names frames `<file>:<function>:<line>`, e.g. `./dist/slow.js:checkEmail:40`
+    appFrame: /(^|:)checkEmail(:|$)/,
+    // V8 runs the regex as compiled Irregexp code, entered through the RegExp builtins
+    regexFrame: /RegExp|regexp|(^|:)test(:|$)/,
+  },
+  alloc: { appFrame: /(^|:)allocateMemoryBurst(:|$)/ },
+  // The wall profiler with collectCpuTime: sample types samples, wall, cpu; labels on all of them.
+  cpuProfileType: 'cpu',
+  // @opentelemetry/sdk-metrics 2.x has exemplar classes but never samples them, and the OTLP
+  // serializer drops them (opentelemetry-js #2594, #5147): metrics -> traces for Node.js goes
+  // through Tempo's span-metric exemplars instead.
+  noExemplars: 'the OpenTelemetry JS metrics SDK records no exemplars (opentelemetry-js #2594)',
+};

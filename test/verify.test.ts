@@ -1,0 +1,488 @@
+// `lgtmp verify` and `lgtmp tour slow` against the real API responses of Loki 3.7.6, Tempo 3.0.3,
+// Pyroscope 2.2.1 and Prometheus 3 recorded in test/fixtures/recorded (replayed by
+// test/verify/fixture-server.ts), failing variants derived from them, and the provisioning
+// reader, Grafana's variable substitution and the Grafana-path URL building against stack/grafana.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { parse, stringify } from 'yaml';
+
+import type { CheckResult } from '../src/verify/checks.js';
+import { grafanaProxyUrl, resolveEndpoints } from '../src/verify/config.js';
+import { repoRoot } from '../src/project.js';
+import { exploreUrl } from '../src/verify/links.js';
+import {
+  expandEnv,
+  findDatasource,
+  grafanaDatasourceUrl,
+  interpolateProvisioningValue,
+  parseGrafanaDatasource,
+  readProvisioningFile,
+  referencedUids,
+  tracesToLogs,
+  tracesToMetrics,
+  tracesToProfiles,
+} from '../src/verify/provisioning.js';
+import { dsQueryBody, fromFlamebearer, fromNestedSetFrame, GrafanaPyroscopeClient, topSelfFrames, type FlameGraph } from '../src/verify/pyroscope.js';
+import { renderTable } from '../src/verify/report.js';
+import { createContext, DEFAULT_UIDS, defaultProvisioningFile, verify, type VerifyOptions } from '../src/verify/run.js';
+import { formattedTags, spanVars, substitute, traceToLogsQuery, traceToMetricsQueries, traceToProfilesQuery } from '../src/verify/substitute.js';
+import { TempoClient, type Span } from '../src/verify/tempo.js';
+import { dominatingSpan, tellStory } from '../src/verify/tour.js';
+import { fixtureIds, loadFixtures, RECORDED_END_SEC, serveFixtureStack, type Fixture, type FixtureStack } from './verify/fixture-server.js';
+
+const NOW_MS = RECORDED_END_SEC * 1000;
+const ids = fixtureIds();
+
+/** The checks whose pass the recordings can prove for demo-app (see the two below for the rest). */
+const PASSING_ON_FIXTURES = ['traces', 'logs->trace', 'trace->logs', 'trace->profile', 'exemplars', 'exemplar->trace', 'service-graph', 'seed-logql', 'seed-promql'];
+
+function byCheck(results: CheckResult[], svc = 'demo-app'): Record<string, CheckResult> {
+  return Object.fromEntries(results.filter((r) => r.service === svc).map((r) => [r.check, r]));
+}
+
+async function runOn(stack: FixtureStack, extra: Partial<VerifyOptions> = {}): Promise<CheckResult[]> {
+  return verify({ direct: true, ...stack.urls, nowMs: NOW_MS, services: ['demo-app'], ...extra });
+}
+
+function show(results: CheckResult[]): string {
+  return renderTable(results, { links: false, width: 160 });
+}
+
+/** A copy of the repository's datasources.yaml with `edit` applied to the parsed document. */
+function provisioningVariant(edit: (doc: { datasources: Array<{ uid: string; jsonData: Record<string, any> }> }) => void): { file: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'lgtmp-prov-'));
+  const doc = parse(readFileSync(defaultProvisioningFile(), 'utf8')) as { datasources: Array<{ uid: string; jsonData: Record<string, any> }> };
+  edit(doc);
+  const file = join(dir, 'datasources.yaml');
+  writeFileSync(file, stringify(doc));
+  return { file, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+const tempoOf = (doc: { datasources: Array<{ uid: string; jsonData: Record<string, any> }> }) => doc.datasources.find((d) => d.uid === 'tempo')!;
+
+/** The recorded /slow trace's root span, as verify reads it from Tempo. */
+async function recordedSlowRoot(stack: FixtureStack): Promise<Span> {
+  const trace = await new TempoClient(stack.tempo.url).trace(ids.slow);
+  assert.ok(trace, 'the recorded /slow trace');
+  return trace.spans.find((s) => s.name === 'GET /slow')!;
+}
+
+describe('verify on the recorded responses', () => {
+  let stack: FixtureStack;
+  let baseline: CheckResult[];
+  before(async () => {
+    stack = await serveFixtureStack();
+    baseline = await runOn(stack);
+  });
+  after(async () => stack.close());
+
+  for (const name of PASSING_ON_FIXTURES) {
+    it(`${name} passes for demo-app`, () => {
+      const r = byCheck(baseline)[name];
+      assert.ok(r, `${name} ran`);
+      assert.equal(r.status, 'pass', show([r]));
+      assert.ok(r.link.startsWith('http://127.0.0.1:3000/explore?'), r.link);
+    });
+  }
+
+  it('follows the recorded story: log line -> trace 980a… -> span profile 67a6… -> checkEmail', () => {
+    const r = byCheck(baseline);
+    assert.match(r['logs->trace']!.evidence, new RegExp(`trace_id=${ids.slow}`));
+    assert.ok(r['trace->logs']!.evidence.includes(`\`{job="demo-app"} |= "${ids.slow}"\``), r['trace->logs']!.evidence);
+    assert.match(r['trace->profile']!.evidence, new RegExp(`pyroscope.profile.id=${ids.slow_profile_id}`));
+    assert.match(r['trace->profile']!.evidence, /checkEmail 100%/);
+    assert.match(r['exemplar->trace']!.evidence, /-> Tempo trace/);
+    assert.match(r['service-graph']!.evidence, /client="demo-app", server="java-demo-app"/);
+    assert.match(r['seed-promql']!.evidence, /p95 \/slow 4\.75 s/);
+  });
+
+  it('asks Loki for categorized labels and answers every request from a recording (unknown trace ids aside)', () => {
+    const queries = stack.loki.requests.filter((r) => r.path === '/loki/api/v1/query_range');
+    assert.ok(queries.length > 0);
+    for (const r of queries) assert.equal(r.headers['x-loki-response-encoding-flags'], 'categorize-labels');
+    const unanswered = [stack.loki, stack.prometheus, stack.pyroscope].flatMap((s) => s.requests.filter((r) => !r.answeredWith && !/traces_spanmetrics_calls_total\{/.test(r.params['query'] ?? '')));
+    assert.deepEqual(unanswered, [], 'requests without a recording (other than the provisioned span-metric queries)');
+    const tempoMisses = stack.tempo.requests.filter((r) => !r.answeredWith);
+    assert.ok(tempoMisses.every((r) => r.path.startsWith('/api/v2/traces/')), JSON.stringify(tempoMisses));
+  });
+
+  it('trace->metrics: the provisioned span-metric queries are not in the recordings (proved on the Prometheus peer in verify-peer.test.ts)', () => {
+    const r = byCheck(baseline)['trace->metrics']!;
+    assert.equal(r.status, 'fail');
+    assert.match(r.evidence, /answered HTTP 404 for \/api\/v1\/query/);
+  });
+
+  it('seed-profiles: the recordings hold CPU profiles only, so the seed\'s alloc_space/inuse_space are reported missing', () => {
+    const r = byCheck(baseline)['seed-profiles']!;
+    assert.equal(r.status, 'fail');
+    assert.match(r.evidence, /no memory:alloc_space profile type \(Pyroscope has: process_cpu:cpu:nanoseconds:cpu:nanoseconds\)/);
+    assert.match(r.cause!, /alloc_space profiles/);
+  });
+
+  it('the CLI prints the table and exits 1 unless every check passes; 0 when the selected ones do', async () => {
+    const cli = join(repoRoot, 'dist', 'src', 'cli.js');
+    const args = ['verify', '--direct', '--now', String(RECORDED_END_SEC), '--service', 'demo-app', '--loki-url', stack.urls.lokiUrl, '--tempo-url', stack.urls.tempoUrl, '--prometheus-url', stack.urls.prometheusUrl, '--pyroscope-url', stack.urls.pyroscopeUrl];
+    const all = await promisify(execFile)(process.execPath, [cli, ...args]).then(
+      () => assert.fail('expected exit 1'),
+      (e: { code: number; stdout: string }) => e,
+    );
+    assert.equal(all.code, 1);
+    assert.match(all.stdout, /^CHECK\s+SERVICE\s+RESULT\s+EVIDENCE/);
+    assert.match(all.stdout, /9 passed, 2 failed, 0 not reachable/);
+    assert.match(all.stdout, /\[1\] http:\/\/127\.0\.0\.1:3000\/explore\?/);
+    const some = await promisify(execFile)(process.execPath, [cli, ...args, '--check', 'traces,logs->trace,trace->profile', '--json']);
+    const json = JSON.parse(some.stdout) as { summary: { ok: boolean; pass: number }; results: CheckResult[] };
+    assert.equal(json.summary.ok, true);
+    assert.deepEqual(json.results.map((r) => r.check), ['traces', 'logs->trace', 'trace->profile']);
+  });
+
+  it('--wait retries what does not pass, then gives up with the same verdict', async () => {
+    let retries = 0;
+    const t0 = Date.now();
+    const results = await runOn(stack, { checks: ['seed-profiles', 'traces'], waitMs: 5_500, onRetry: () => retries++ });
+    assert.ok(retries >= 1, 'retried');
+    assert.ok(Date.now() - t0 >= 5_000);
+    assert.deepEqual(results.map((r) => [r.check, r.status]), [['traces', 'pass'], ['seed-profiles', 'fail']]);
+  });
+
+  it('services without recordings fail or pass on what the recordings hold, never pass by default', async () => {
+    const results = await runOn(stack, { services: ['java-demo-app'], checks: ['traces', 'service-graph'] });
+    const r = byCheck(results, 'java-demo-app');
+    assert.equal(r['traces']!.status, 'fail'); // no recorded search for java-demo-app
+    assert.equal(r['service-graph']!.status, 'pass'); // java -> python is in the recorded service graph
+  });
+
+  it('tour slow tells the recorded story', async () => {
+    const { ctx } = await createContext({ direct: true, ...stack.urls, nowMs: NOW_MS });
+    const story = await tellStory(ctx, 'demo-app');
+    assert.ok(story.ok, JSON.stringify(story.steps, null, 2));
+    assert.equal(story.steps.length, 4);
+    assert.match(story.steps[0]!.lines[0]!, /route=\/slow .* trace_id=980aaed9f1f03d47f2c22c93ba681ea0/);
+    assert.match(story.steps[1]!.lines[0]!, /^980aaed9f1f03d47f2c22c93ba681ea0: GET \/slow \(demo-app\), 4\.00 s, 2 spans/);
+    assert.match(story.steps[2]!.lines[0]!, /^slow_business_logic: 4\.00 s/);
+    assert.match(story.steps[3]!.lines[0]!, /100%\s+checkEmail/);
+    for (const st of story.steps) assert.ok(st.link?.includes('/explore?'), st.title);
+  });
+});
+
+describe('verify fails the right check, with the right cause, on derived variants', () => {
+  async function variant(transform: (f: Fixture) => Fixture | null, extra: Partial<VerifyOptions> = {}): Promise<Record<string, CheckResult>> {
+    const stack = await serveFixtureStack(transform);
+    try {
+      return byCheck(await runOn(stack, extra));
+    } finally {
+      await stack.close();
+    }
+  }
+  let baseline: Record<string, CheckResult>;
+  before(async () => {
+    baseline = await variant((f) => f);
+  });
+  const changed = (r: Record<string, CheckResult>) => Object.keys(r).filter((k) => r[k]!.status !== baseline[k]!.status).sort();
+
+  it('no exemplars: exemplars and exemplar->trace fail naming max_global_exemplars_per_user', async () => {
+    const r = await variant((f) => {
+      if (f.file === 'prometheus/exemplars-http-duration.json') (f.response as { data: unknown[] }).data = [];
+      return f;
+    });
+    assert.equal(r['exemplars']!.status, 'fail');
+    assert.match(r['exemplars']!.evidence, /no exemplars/);
+    assert.match(r['exemplars']!.cause!, /max_global_exemplars_per_user is 0/);
+    assert.deepEqual(changed(r), ['exemplar->trace', 'exemplars']);
+  });
+
+  it('exemplars under another label than the provisioned destinations: named', async () => {
+    const r = await variant((f) => {
+      if (f.file === 'prometheus/exemplars-http-duration.json') {
+        for (const s of (f.response as { data: Array<{ exemplars: Array<{ labels: Record<string, string> }> }> }).data) {
+          for (const e of s.exemplars) e.labels = { traceid: e.labels['trace_id']! };
+        }
+      }
+      return f;
+    });
+    assert.equal(r['exemplars']!.status, 'fail');
+    assert.match(r['exemplars']!.cause!, /names traceID, trace_id but the exemplars carry traceid/);
+  });
+
+  it('missing job label: seed-logql fails naming Loki otlp_config', async () => {
+    const r = await variant((f) => {
+      if (f.file === 'loki/labels.json') (f.response as { data: string[] }).data = ['service_instance_id', 'service_name'];
+      if (f.file === 'loki/label-job-values.json') return null;
+      if (f.file.startsWith('loki/query-range-') && f.status === 200) (f.response as { data: { result: unknown[] } }).data.result = [];
+      return f;
+    });
+    assert.equal(r['seed-logql']!.status, 'fail');
+    assert.match(r['seed-logql']!.evidence, /\{job="demo-app"\}: no lines; Loki labels: service_instance_id, service_name/);
+    assert.match(r['seed-logql']!.cause!, /no job label: Loki limits_config.otlp_config must index the resource attribute job/);
+    assert.deepEqual(changed(r), ['logs->trace', 'seed-logql', 'trace->logs']);
+  });
+
+  it('empty flame graph: trace->profile fails naming the span id label', async () => {
+    const empty = loadFixtures().find((f) => f.file === 'pyroscope/merge-span-profile-unknown.json')!.response;
+    const r = await variant((f) => {
+      if (f.file === 'pyroscope/merge-span-profile-slow.json') f.response = empty;
+      return f;
+    });
+    assert.equal(r['trace->profile']!.status, 'fail');
+    assert.match(r['trace->profile']!.evidence, /empty flame graph/);
+    assert.match(r['trace->profile']!.cause!, new RegExp(`no samples labelled span_id=${ids.slow_profile_id}`));
+    assert.deepEqual(changed(r), ['trace->profile']);
+  });
+
+  it('unknown trace ids (Tempo answers 200 {"trace":{}}): logs->trace and exemplar->trace fail as not found', async () => {
+    const unknown = loadFixtures().find((f) => f.file === 'tempo/trace-v2-unknown.json')!.response;
+    const r = await variant((f) => {
+      if (f.file === 'tempo/trace-v2-slow.json' || f.file === 'tempo/trace-v2-chain.json') f.response = structuredClone(unknown);
+      return f;
+    });
+    assert.equal(r['logs->trace']!.status, 'fail');
+    assert.match(r['logs->trace']!.evidence, /not found in Tempo/);
+    assert.match(r['logs->trace']!.cause!, /Tempo does not have/);
+    assert.equal(r['exemplar->trace']!.status, 'fail');
+    assert.match(r['exemplar->trace']!.evidence, /none of 20 exemplar trace ids/);
+    assert.equal(r['trace->logs']!.status, 'fail');
+    assert.match(r['trace->logs']!.evidence, /could be fetched from Tempo/);
+  });
+
+  it('tracesToProfiles.profileTypeId removed from provisioning: exactly trace->profile fails, naming it', async () => {
+    const p = provisioningVariant((doc) => delete tempoOf(doc).jsonData['tracesToProfiles'].profileTypeId);
+    try {
+      const r = await variant((f) => f, { provisioningFile: p.file });
+      assert.equal(r['trace->profile']!.status, 'fail');
+      assert.match(r['trace->profile']!.cause!, /^tracesToProfiles.profileTypeId missing in provisioning/);
+      assert.deepEqual(changed(r), ['trace->profile']);
+    } finally {
+      p.cleanup();
+    }
+  });
+
+  it('tracesToLogsV2 written with a single $: Grafana expands it away; trace->logs fails naming $$', async () => {
+    const p = provisioningVariant((doc) => (tempoOf(doc).jsonData['tracesToLogsV2'].query = '{job="${__span.tags.job}"} |= "${__span.traceId}"'));
+    try {
+      const r = await variant((f) => f, { provisioningFile: p.file });
+      assert.equal(r['trace->logs']!.status, 'fail');
+      assert.ok(r['trace->logs']!.evidence.includes('`{job=""} |= ""`'), r['trace->logs']!.evidence);
+      assert.match(r['trace->logs']!.cause!, /write \$\$\{__span.traceId\}/);
+      assert.deepEqual(changed(r), ['trace->logs']);
+    } finally {
+      p.cleanup();
+    }
+  });
+
+  it('derived field url written with a single $: logs->trace fails naming $${__value.raw}', async () => {
+    const p = provisioningVariant((doc) => (doc.datasources.find((d) => d.uid === 'loki')!.jsonData['derivedFields'][0].url = '${__value.raw}'));
+    try {
+      const r = await variant((f) => f, { provisioningFile: p.file });
+      assert.equal(r['logs->trace']!.status, 'fail');
+      assert.match(r['logs->trace']!.cause!, /\$\$\{__value\.raw\}/);
+      assert.deepEqual(changed(r), ['logs->trace']);
+    } finally {
+      p.cleanup();
+    }
+  });
+
+  it('span without the job tag: Grafana hides the logs link; trace->logs names Alloy\'s job attribute', async () => {
+    const r = await variant((f) => {
+      if (f.file === 'tempo/trace-v2-slow.json') {
+        const rs = (f.response as { trace: { resourceSpans: Array<{ resource: { attributes: Array<{ key: string }> } }> } }).trace.resourceSpans;
+        for (const x of rs) x.resource.attributes = x.resource.attributes.filter((a) => a.key !== 'job');
+      }
+      return f;
+    });
+    assert.equal(r['trace->logs']!.status, 'fail');
+    assert.match(r['trace->logs']!.cause!, /no "job" attribute.*otelcol\.processor\.transform/);
+  });
+
+  it('Grafana down (the default path): every check unreachable, naming Grafana', async () => {
+    const results = await verify({ grafanaUrl: `http://127.0.0.1:${await closedPort()}`, services: ['demo-app'], checks: ['traces', 'trace->profile'] });
+    assert.deepEqual(results.map((r) => [r.check, r.status]), [['traces', 'unreachable'], ['trace->profile', 'unreachable']]);
+    assert.match(results[0]!.evidence, /^Grafana not reachable at http:\/\/127\.0\.0\.1:\d+\/api\/datasources\/uid\/loki: ECONNREFUSED/);
+  });
+
+  it('unreachable backends are "unreachable", never passed', async () => {
+    const closed = `http://127.0.0.1:${await closedPort()}`;
+    const results = await verify({ direct: true, lokiUrl: closed, tempoUrl: closed, prometheusUrl: closed, pyroscopeUrl: closed, nowMs: NOW_MS, services: ['demo-app'] });
+    assert.ok(results.length >= 10);
+    for (const r of results) {
+      assert.equal(r.status, 'unreachable', show([r]));
+      assert.match(r.cause!, /does not answer \(ECONNREFUSED\)/);
+    }
+  });
+});
+
+describe('provisioning reader, substitution and Grafana paths against stack/grafana', () => {
+  const prov = readProvisioningFile(defaultProvisioningFile(), {});
+  const tempo = findDatasource(prov, 'tempo')!;
+  let stack: FixtureStack;
+  let root: Span;
+  before(async () => {
+    stack = await serveFixtureStack();
+    root = await recordedSlowRoot(stack);
+  });
+  after(async () => stack.close());
+
+  it('reads the four provisioned datasources with Grafana\'s $$ -> $', () => {
+    assert.deepEqual(
+      prov.datasources.map((d) => [d.uid, d.type]),
+      [
+        ['mimir', 'prometheus'],
+        ['loki', 'loki'],
+        ['tempo', 'tempo'],
+        ['pyroscope', 'grafana-pyroscope-datasource'],
+      ],
+    );
+    assert.equal(findDatasource(prov, 'mimir')!.url, 'http://mimir:9009/prometheus');
+    assert.equal(tracesToLogs(tempo)!.query, '{job="${__span.tags.job}"} |= "${__span.traceId}"');
+    assert.equal(findDatasource(prov, 'loki')!.jsonData['derivedFields'] && (findDatasource(prov, 'loki')!.jsonData['derivedFields'] as Array<{ url: string }>)[0]!.url, '${__value.raw}');
+    assert.match(tracesToMetrics(tempo)!.queries![0]!.query!, /^sum by \(span_name\) \(rate\(traces_spanmetrics_calls_total\{\$__tags, span_name="\$\{__span\.name\}"\}\[5m\]\)\)$/);
+    assert.equal(tracesToProfiles(tempo)!.profileTypeId, 'process_cpu:cpu:nanoseconds:cpu:nanoseconds');
+    assert.deepEqual(referencedUids(tempo).sort(), ['loki', 'mimir', 'pyroscope']);
+  });
+
+  it('interpolates like Grafana: $$ is a literal $, a single $ is an environment variable (Go os.ExpandEnv)', () => {
+    const env = { HOST: 'tempo', __x: 'y' };
+    assert.equal(interpolateProvisioningValue('$${__span.traceId}', env), '${__span.traceId}');
+    assert.equal(interpolateProvisioningValue('${__span.traceId}', env), '');
+    assert.equal(interpolateProvisioningValue('http://$HOST:3200/${HOST}', env), 'http://tempo:3200/tempo');
+    assert.equal(interpolateProvisioningValue('$$$$', env), '$$');
+    assert.equal(interpolateProvisioningValue('$__env{HOST}', env), 'tempo');
+    assert.equal(expandEnv('cost $ 5 and ${} and $1', { '1': 'one' }), 'cost $ 5 and  and one');
+  });
+
+  it('trace -> logs: the seed\'s query for the recorded span, with the -5m/+5m window', () => {
+    const lq = traceToLogsQuery(root, tracesToLogs(tempo)!)!;
+    assert.equal(lq.query, `{job="demo-app"} |= "${ids.slow}"`);
+    assert.deepEqual(lq.undefinedVariables, []);
+    assert.equal(lq.range.fromMs, Math.floor(root.startTimeUs / 1000) - 300_000);
+    assert.equal(lq.range.toMs, Math.floor((root.startTimeUs + root.durationUs) / 1000) + 300_000);
+  });
+
+  it('trace -> metrics: $__tags from the tags mapping (service.name -> service) and ${__span.name}', () => {
+    const qs = traceToMetricsQueries(root, tracesToMetrics(tempo)!);
+    assert.deepEqual(
+      qs.map((q) => q.query),
+      [
+        'sum by (span_name) (rate(traces_spanmetrics_calls_total{service="demo-app", span_name="GET /slow"}[5m]))',
+        'sum by (span_name) (rate(traces_spanmetrics_calls_total{service="demo-app", span_name="GET /slow", status_code="STATUS_CODE_ERROR"}[5m]))',
+        'histogram_quantile(0.95, sum by (le) (rate(traces_spanmetrics_latency_bucket{service="demo-app", span_name="GET /slow"}[5m])))',
+      ],
+    );
+    assert.equal(qs[0]!.range.fromMs, Math.floor(root.startTimeUs / 1000) - 900_000);
+  });
+
+  it('trace -> profiles: {${__tags}} with service.name -> service_name and the span\'s pyroscope.profile.id, +-60 s', () => {
+    const pq = traceToProfilesQuery(root, tracesToProfiles(tempo)!);
+    assert.equal(pq.labelSelector, '{service_name="demo-app"}');
+    assert.deepEqual(pq.spanSelector, [ids.slow_profile_id]);
+    assert.equal(pq.profileTypeId, 'process_cpu:cpu:nanoseconds:cpu:nanoseconds');
+    assert.equal(pq.range.toMs - pq.range.fromMs, Math.floor((root.startTimeUs + root.durationUs) / 1000) - Math.floor(root.startTimeUs / 1000) + 120_000);
+  });
+
+  it('Grafana\'s template syntaxes and undefined variables', () => {
+    const vars = { ...spanVars(root), __tags: formattedTags(root, [{ key: 'job' }, { key: 'http.route', value: 'route' }]) };
+    assert.equal(vars.__tags, 'job="demo-app", route="/slow"');
+    assert.equal(substitute('$__tags|${__tags}|[[__tags]]', vars).text, `${vars.__tags}|${vars.__tags}|${vars.__tags}`);
+    assert.equal(substitute('${__span.tags["pyroscope.profile.id"]} ${__span.tags.job} ${__span.spanId}', vars).text, `${ids.slow_profile_id} demo-app ${ids.slow_profile_id}`);
+    const s = substitute('{job="${__span.tags.nope}"} $unknown', vars);
+    assert.deepEqual(s.undefinedVariables, ['${__span.tags.nope}', '$unknown']);
+    assert.equal(s.text, '{job="${__span.tags.nope}"} $unknown');
+  });
+
+  it('through Grafana: datasource proxy URLs per uid, /api/ds/query for Pyroscope, the settings API', () => {
+    const e = resolveEndpoints({}, { GRAFANA_PORT: '3001' }, DEFAULT_UIDS);
+    assert.deepEqual(e, {
+      mode: 'grafana',
+      grafana: 'http://127.0.0.1:3001',
+      loki: 'http://127.0.0.1:3001/api/datasources/proxy/uid/loki',
+      tempo: 'http://127.0.0.1:3001/api/datasources/proxy/uid/tempo',
+      prometheus: 'http://127.0.0.1:3001/api/datasources/proxy/uid/mimir',
+      pyroscope: 'http://127.0.0.1:3001',
+    });
+    const d = resolveEndpoints({ direct: true }, { LOKI_PORT: '3101' }, DEFAULT_UIDS);
+    assert.equal(d.loki, 'http://127.0.0.1:3101');
+    assert.equal(d.prometheus, 'http://127.0.0.1:9009/prometheus');
+    assert.equal(resolveEndpoints({ direct: true, prometheusUrl: 'http://127.0.0.1:9090' }, {}, DEFAULT_UIDS).prometheus, 'http://127.0.0.1:9090');
+    assert.equal(grafanaProxyUrl('http://g:3000/', 'a b'), 'http://g:3000/api/datasources/proxy/uid/a%20b');
+    assert.equal(grafanaDatasourceUrl('http://g:3000', 'tempo'), 'http://g:3000/api/datasources/uid/tempo');
+    assert.equal(new GrafanaPyroscopeClient('http://g:3000', 'pyroscope').base, 'http://g:3000');
+    assert.deepEqual(dsQueryBody('pyroscope', { profileTypeId: 'process_cpu:cpu:nanoseconds:cpu:nanoseconds', labelSelector: '{service_name="demo-app"}', spanSelector: ['67a6a07b8ff4b5f3'], startMs: 1, endMs: 2 }), {
+      from: '1',
+      to: '2',
+      queries: [
+        {
+          refId: 'A',
+          datasource: { type: 'grafana-pyroscope-datasource', uid: 'pyroscope' },
+          queryType: 'profile',
+          profileTypeId: 'process_cpu:cpu:nanoseconds:cpu:nanoseconds',
+          labelSelector: '{service_name="demo-app"}',
+          spanSelector: ['67a6a07b8ff4b5f3'],
+          groupBy: [],
+          maxNodes: 64,
+        },
+      ],
+    });
+    // the JSON Grafana's /api/datasources/uid/<uid> answers: already interpolated, same jsonData
+    const api = parseGrafanaDatasource({ id: 3, uid: 'tempo', orgId: 1, name: 'Tempo', type: 'tempo', access: 'proxy', url: 'http://tempo:3200', jsonData: tempo.jsonData, readOnly: true });
+    assert.deepEqual(api, tempo);
+  });
+
+  it('Explore links carry datasource, query and range', () => {
+    const url = new URL(exploreUrl('http://127.0.0.1:3000', { datasourceUid: 'tempo', datasourceType: 'tempo', query: { queryType: 'traceql', query: ids.slow }, fromMs: 1000, toMs: 2000, spanId: 'abc' }));
+    assert.equal(url.pathname, '/explore');
+    const panes = JSON.parse(url.searchParams.get('panes')!) as { a: { datasource: string; queries: Array<Record<string, unknown>>; range: unknown; panelsState: unknown } };
+    assert.equal(panes.a.datasource, 'tempo');
+    assert.deepEqual(panes.a.queries[0], { refId: 'A', datasource: { type: 'tempo', uid: 'tempo' }, queryType: 'traceql', query: ids.slow });
+    assert.deepEqual(panes.a.range, { from: '1000', to: '2000' });
+    assert.deepEqual(panes.a.panelsState, { trace: { spanId: 'abc' } });
+  });
+
+  it('reads Pyroscope flame graphs from the Connect API and from Grafana\'s nested-set frame alike', () => {
+    const rec = loadFixtures().find((f) => f.file === 'pyroscope/merge-stacktraces-cpu.json')!;
+    const fg = fromFlamebearer((rec.response as { flamegraph: never }).flamegraph);
+    assert.equal(fg.total, 17_560_000_000);
+    // the frame Grafana's datasource backend builds from the same tree (depth first, label enum)
+    const order = depthFirst(fg);
+    const names = [...new Set(order.map((n) => n.name))];
+    const frame = {
+      schema: { fields: [{ name: 'level' }, { name: 'value' }, { name: 'self' }, { name: 'label', config: { type: { enum: { text: names } } } }] },
+      data: { values: [order.map((n) => n.level), order.map((n) => n.total), order.map((n) => n.self), order.map((n) => names.indexOf(n.name))] },
+    };
+    const viaGrafana = fromNestedSetFrame(frame);
+    assert.deepEqual(topSelfFrames(viaGrafana, 5), topSelfFrames(fg, 5));
+    assert.equal(topSelfFrames(fg, 1)[0]!.frame, 'checkEmail');
+  });
+
+  it('picks the span that dominates a trace by self time', async () => {
+    const trace = (await new TempoClient(stack.tempo.url).trace(ids.slow))!;
+    assert.equal(dominatingSpan(trace).span.name, 'slow_business_logic');
+    const unknown = await new TempoClient(stack.tempo.url).trace('0123456789abcdef0123456789abcdef');
+    assert.equal(unknown, undefined, 'Tempo 3 answers 200 {"trace":{}} for an unknown id');
+  });
+});
+
+/** A loopback port nothing listens on (bound once, then released). */
+async function closedPort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as AddressInfo).port;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
+}
+
+function depthFirst(fg: FlameGraph): FlameGraph['nodes'] {
+  const kids = new Map<number, number[]>();
+  fg.nodes.forEach((n, i) => kids.set(n.parent, [...(kids.get(n.parent) ?? []), i]));
+  const out: FlameGraph['nodes'] = [];
+  const walk = (i: number) => {
+    out.push(fg.nodes[i]!);
+    for (const k of kids.get(i) ?? []) walk(k);
+  };
+  for (const r of kids.get(-1) ?? []) walk(r);
+  return out;
+}
