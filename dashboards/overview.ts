@@ -2,10 +2,10 @@
 // then the selected service across all four signals: the seed's PromQL, memory, error logs,
 // traces and a CPU flame graph. Each service links to the per-service drill-down.
 
-import { DashboardBuilder, DashboardCursorSync, RowBuilder, type Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
+import { RowBuilder, type Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
 
 import {
-  builtInAnnotations,
+  lgtmpDashboard,
   dashboardLink,
   dataLink,
   flameGraph,
@@ -14,7 +14,6 @@ import {
   promTable,
   promTarget,
   serviceMap,
-  serviceVariable,
   text,
   timeseries,
   tracesTable,
@@ -29,17 +28,12 @@ The first rows compare all services with the span metrics Tempo derives from tra
 Click a series, a service in the table or the link in the header for the [per-service drill-down](/d/${dashboardUids.service}/lgtmp-service).`;
 
 export function overviewDashboard(): Dashboard {
-  const b = new DashboardBuilder('LGTMP overview')
-    .uid(dashboardUids.overview)
-    .description('Logs, traces, metrics and profiles of the LGTMP demo apps on one page.')
-    .tags(['lgtmp', 'overview'])
-    .editable()
-    .tooltip(DashboardCursorSync.Crosshair)
-    .refresh('30s')
-    .time({ from: 'now-30m', to: 'now' })
-    .timezone('browser')
-    .annotation(builtInAnnotations())
-    .withVariable(serviceVariable())
+  const b = lgtmpDashboard({
+    title: 'LGTMP overview',
+    uid: dashboardUids.overview,
+    description: 'Logs, traces, metrics and profiles of the LGTMP demo apps on one page.',
+    tag: 'overview',
+  })
     .link(dashboardLink('Service drill-down', `/d/${dashboardUids.service}/lgtmp-service`));
 
   b.withPanel(text('LGTMP', intro, { w: 24, h: 3 }));

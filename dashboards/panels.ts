@@ -6,6 +6,8 @@ import * as common from '@grafana/grafana-foundation-sdk/common';
 import {
   AnnotationQueryBuilder,
   CustomVariableBuilder,
+  DashboardBuilder,
+  DashboardCursorSync,
   DashboardLinkBuilder,
   DashboardLinkType,
   PanelBuilder as GenericPanelBuilder,
@@ -356,6 +358,21 @@ export function builtInAnnotations(): AnnotationQueryBuilder {
     .enable(true)
     .hide(true)
     .iconColor('rgba(0, 211, 255, 1)');
+}
+
+/** What both LGTMP dashboards share: tags, shared crosshair, 30 s refresh, the last 30 minutes, the service picker. */
+export function lgtmpDashboard(o: { title: string; uid: string; description: string; tag: string }): DashboardBuilder {
+  return new DashboardBuilder(o.title)
+    .uid(o.uid)
+    .description(o.description)
+    .tags(['lgtmp', o.tag])
+    .editable()
+    .tooltip(DashboardCursorSync.Crosshair)
+    .refresh('30s')
+    .time({ from: 'now-30m', to: 'now' })
+    .timezone('browser')
+    .annotation(builtInAnnotations())
+    .withVariable(serviceVariable());
 }
 
 /** Gives every panel (rows included) a stable id, in order of appearance. */

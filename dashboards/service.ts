@@ -1,10 +1,10 @@
 // "LGTMP service": one service in depth. Reached from the overview with ?var-service=<name> and
 // the overview's time range.
 
-import { DashboardBuilder, DashboardCursorSync, RowBuilder, type Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
+import { RowBuilder, type Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
 
 import {
-  builtInAnnotations,
+  lgtmpDashboard,
   dashboardLink,
   dataLink,
   flameGraph,
@@ -14,7 +14,6 @@ import {
   profileTypeVariable,
   promTable,
   promTarget,
-  serviceVariable,
   stat,
   timeseries,
   tracesTable,
@@ -22,17 +21,12 @@ import {
 import { dashboardUids, datasources, links, logql, promql, pyroscope, traceql } from './queries.js';
 
 export function serviceDashboard(): Dashboard {
-  const b = new DashboardBuilder('LGTMP service drill-down')
-    .uid(dashboardUids.service)
-    .description('One demo app in depth: span metrics per operation, HTTP metrics per route, dependencies, memory, logs, traces and profiles.')
-    .tags(['lgtmp', 'service'])
-    .editable()
-    .tooltip(DashboardCursorSync.Crosshair)
-    .refresh('30s')
-    .time({ from: 'now-30m', to: 'now' })
-    .timezone('browser')
-    .annotation(builtInAnnotations())
-    .withVariable(serviceVariable())
+  const b = lgtmpDashboard({
+    title: 'LGTMP service drill-down',
+    uid: dashboardUids.service,
+    description: 'One demo app in depth: span metrics per operation, HTTP metrics per route, dependencies, memory, logs, traces and profiles.',
+    tag: 'service',
+  })
     .withVariable(profileTypeVariable())
     .link(dashboardLink('LGTMP overview', `/d/${dashboardUids.overview}/lgtmp-overview`));
 

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { repoRoot, readEnv, services } from '../src/project.js';
 import { parsePs } from '../src/docker.js';
+import { freePort } from './harness/launcher.js';
 
 const cli = join(repoRoot, 'dist/src/cli.js');
 const standIn = join(repoRoot, 'test/stand-in');
@@ -80,16 +81,6 @@ async function envOnFreePorts(): Promise<string> {
   const envFile = join(mkdtempSync(join(tmpdir(), 'lgtmp-env-')), '.env');
   writeFileSync(envFile, Object.entries(env).map(([k, v]) => `${k}=${v}`).join('\n') + '\n');
   return envFile;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /** Answers every service's readiness URL, as the containers would once started. */

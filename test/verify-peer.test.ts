@@ -5,7 +5,6 @@
 // LGTMP_APPS (as in apps.test.ts) must include go, or be unset, for this test to run the app.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -24,13 +23,6 @@ import { loadFixtures, RECORDED_END_SEC, serveFixtures, type FixtureServer } fro
 const wanted = (process.env['LGTMP_APPS'] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 const skip = wanted.length > 0 && !wanted.includes('go') ? 'LGTMP_APPS excludes go' : false;
 
-async function closedPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as AddressInfo).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
 async function get(url: string): Promise<number> {
   const res = await fetch(url, { signal: AbortSignal.timeout(120_000) });
@@ -124,7 +116,7 @@ describe('verify --direct against the Prometheus peer fed by the Go demo app', {
   before(async () => {
     peer = await startPrometheus();
     otlp = await startOtlpReceiver({ prometheusUrl: peer.url });
-    closed = `http://127.0.0.1:${await closedPort()}`;
+    closed = `http://127.0.0.1:${await freePort()}`;
     await goApp.prepare();
     const port = await freePort();
     appUrl = `http://127.0.0.1:${port}`;
@@ -234,7 +226,7 @@ describe('trace->metrics with the provisioned queries on the Prometheus peer (re
   before(async () => {
     peer = await startPrometheus();
     tempo = await serveFixtures({ component: 'tempo' });
-    closed = `http://127.0.0.1:${await closedPort()}`;
+    closed = `http://127.0.0.1:${await freePort()}`;
     await replaySpanMetrics(peer);
   });
   after(async () => {

@@ -5,7 +5,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -34,6 +33,7 @@ import { createContext, DEFAULT_UIDS, defaultProvisioningFile, verify, type Veri
 import { formattedTags, spanVars, substitute, traceToLogsQuery, traceToMetricsQueries, traceToProfilesQuery } from '../src/verify/substitute.js';
 import { TempoClient, type Span } from '../src/verify/tempo.js';
 import { dominatingSpan, tellStory } from '../src/verify/tour.js';
+import { freePort } from './harness/launcher.js';
 import { fixtureIds, loadFixtures, RECORDED_END_SEC, serveFixtureStack, type Fixture, type FixtureStack } from './verify/fixture-server.js';
 
 const NOW_MS = RECORDED_END_SEC * 1000;
@@ -300,13 +300,13 @@ describe('verify fails the right check, with the right cause, on derived variant
   });
 
   it('Grafana down (the default path): every check unreachable, naming Grafana', async () => {
-    const results = await verify({ grafanaUrl: `http://127.0.0.1:${await closedPort()}`, services: ['demo-app'], checks: ['traces', 'trace->profile'] });
+    const results = await verify({ grafanaUrl: `http://127.0.0.1:${await freePort()}`, services: ['demo-app'], checks: ['traces', 'trace->profile'] });
     assert.deepEqual(results.map((r) => [r.check, r.status]), [['traces', 'unreachable'], ['trace->profile', 'unreachable']]);
     assert.match(results[0]!.evidence, /^Grafana not reachable at http:\/\/127\.0\.0\.1:\d+\/api\/datasources\/uid\/loki: ECONNREFUSED/);
   });
 
   it('unreachable backends are "unreachable", never passed', async () => {
-    const closed = `http://127.0.0.1:${await closedPort()}`;
+    const closed = `http://127.0.0.1:${await freePort()}`;
     const results = await verify({ direct: true, lokiUrl: closed, tempoUrl: closed, prometheusUrl: closed, pyroscopeUrl: closed, nowMs: NOW_MS, services: ['demo-app'] });
     assert.ok(results.length >= 10);
     for (const r of results) {
@@ -466,14 +466,6 @@ describe('provisioning reader, substitution and Grafana paths against stack/graf
   });
 });
 
-/** A loopback port nothing listens on (bound once, then released). */
-async function closedPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as AddressInfo).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
 function depthFirst(fg: FlameGraph): FlameGraph['nodes'] {
   const kids = new Map<number, number[]>();

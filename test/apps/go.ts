@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AppSpec } from '../harness/app-spec.js';
+import { launchOptions, testEnv, type AppSpec } from '../harness/app-spec.js';
 import { cacheDir, contentHash, populateAtomically, repoRoot, run } from '../harness/cache.js';
 
 export const GO_SERVICE = 'demo-app';
@@ -66,33 +66,17 @@ export const goApp: AppSpec = {
   },
   launch(o) {
     if (!binary) throw new Error('goApp.launch() before prepare()');
-    const env: Record<string, string> = {
+    const env = {
+      ...testEnv(GO_SERVICE, o),
       PATH: process.env.PATH ?? '',
-      PORT: String(o.port),
-      OTEL_SERVICE_NAME: GO_SERVICE,
-      OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment=lgtmp',
-      OTEL_EXPORTER_OTLP_ENDPOINT: o.otlpUrl,
-      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
-      OTEL_BSP_SCHEDULE_DELAY: '500',
-      OTEL_BLRP_SCHEDULE_DELAY: '500',
-      OTEL_METRIC_EXPORT_INTERVAL: '2000',
-      PYROSCOPE_SERVER_ADDRESS: o.pyroscopeUrl,
       // pyroscope-go's default is 15 s; profiles arrive sooner in tests
       PYROSCOPE_UPLOAD_RATE: '3s',
-      TRAFFIC_GENERATOR: 'off',
-      // keep /alloc's retained memory small in tests (3 x 50 MiB)
-      ALLOC_MAX_BATCHES: '3',
     };
-    if (o.nextServiceUrl) env.NEXT_SERVICE_URL = o.nextServiceUrl;
-    return {
-      name: GO_SERVICE,
-      command: binary,
-      args: [],
-      cwd: goAppDir(),
-      env: { ...env, ...(o.env ?? {}) },
-      healthUrl: `http://127.0.0.1:${o.port}/healthz`,
-      timeoutMs: 30_000,
-    };
+    return launchOptions(GO_SERVICE, o, { command: binary, args: [], cwd: goAppDir(), env, timeoutMs: 30_000 });
+  },
+  // The SDK's own switch: no traces, metrics, OTLP logs or profiles (the request log still goes to stdout).
+  uninstrumented(o) {
+    return goApp.launch({ ...o, env: { ...o.env, OTEL_SDK_DISABLED: 'true' } });
   },
   // Go's regexp is linear: one match of the seed's sample is ~25-50 us here, so 30,000 iterations are ~1-1.5 s
   // (the app's default, 50,000, is ~1.2-2.5 s).

@@ -4,7 +4,7 @@
 // prepare() runs Maven once per content hash of the poms and main sources and keeps the three jars in the cache.
 import { copyFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AppSpec } from '../harness/app-spec.js';
+import { launchOptions, testEnv, type AppSpec } from '../harness/app-spec.js';
 import { cacheDir, contentHash, populateAtomically, repoRoot, run } from '../harness/cache.js';
 
 export const JAVA_SERVICE = 'java-demo-app';
@@ -59,24 +59,6 @@ export async function buildJavaApp(): Promise<string> {
   return target;
 }
 
-/** The environment a user sets for the javaagent + Pyroscope extension (README "Instrument your own Java app"). */
-export function javaAgentEnv(o: { jarDir: string; otlpUrl: string; pyroscopeUrl: string }): Record<string, string> {
-  return {
-    OTEL_SERVICE_NAME: JAVA_SERVICE,
-    OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment=lgtmp',
-    OTEL_EXPORTER_OTLP_ENDPOINT: o.otlpUrl,
-    OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
-    OTEL_JAVAAGENT_EXTENSIONS: join(o.jarDir, JAVA_JARS.extension),
-    // The extension (io.pyroscope:otel 1.0.2) reads otel.pyroscope.* through the agent's config (so OTEL_PYROSCOPE_*
-    // env vars) only for these switches; the profiler itself reads PYROSCOPE_* (env) / pyroscope.* (system props).
-    OTEL_PYROSCOPE_START_PROFILING: 'true',
-    PYROSCOPE_APPLICATION_NAME: JAVA_SERVICE,
-    PYROSCOPE_SERVER_ADDRESS: o.pyroscopeUrl,
-    PYROSCOPE_PROFILER_ALLOC: '512k',
-    OTEL_INSTRUMENTATION_METHODS_INCLUDE: JAVA_METHODS_INCLUDE,
-  };
-}
-
 export const javaApp: AppSpec = {
   service: JAVA_SERVICE,
   language: 'java',
@@ -85,29 +67,31 @@ export const javaApp: AppSpec = {
   },
   launch(o) {
     if (!jarDir) throw new Error('javaApp.launch() before prepare()');
-    const env: Record<string, string> = {
-      PORT: String(o.port),
-      ...javaAgentEnv({ jarDir, otlpUrl: o.otlpUrl, pyroscopeUrl: o.pyroscopeUrl }),
-      // short export intervals for tests (defaults: 5 s spans, 1 s logs, 60 s metrics, 10 s profiles)
-      OTEL_BSP_SCHEDULE_DELAY: '500',
-      OTEL_BLRP_SCHEDULE_DELAY: '500',
-      OTEL_METRIC_EXPORT_INTERVAL: '2000',
+    const env = {
+      ...testEnv(JAVA_SERVICE, o),
+      OTEL_JAVAAGENT_EXTENSIONS: join(jarDir, JAVA_JARS.extension),
+      // The extension (io.pyroscope:otel 1.0.2) reads otel.pyroscope.* through the agent's config (so OTEL_PYROSCOPE_*
+      // env vars) only for these switches; the profiler itself reads PYROSCOPE_* (env) / pyroscope.* (system props).
+      OTEL_PYROSCOPE_START_PROFILING: 'true',
+      PYROSCOPE_APPLICATION_NAME: JAVA_SERVICE,
+      PYROSCOPE_PROFILER_ALLOC: '512k',
+      OTEL_INSTRUMENTATION_METHODS_INCLUDE: JAVA_METHODS_INCLUDE,
+      // the Pyroscope agent's default upload interval is 10 s
       PYROSCOPE_UPLOAD_INTERVAL: '2s',
-      TRAFFIC_GENERATOR: 'off',
-      // keep /alloc's retained memory small in tests (3 x 50 MiB)
-      ALLOC_MAX_BATCHES: '3',
     };
-    if (o.nextServiceUrl) env.NEXT_SERVICE_URL = o.nextServiceUrl;
-    return {
-      name: JAVA_SERVICE,
+    return launchOptions(JAVA_SERVICE, o, {
       command: 'java',
       args: [`-javaagent:${join(jarDir, JAVA_JARS.agent)}`, '-jar', join(jarDir, JAVA_JARS.app)],
       cwd: jarDir,
-      env: { ...env, ...(o.env ?? {}) },
-      healthUrl: `http://127.0.0.1:${o.port}/healthz`,
+      env,
       // the agent instruments classes as Spring Boot loads them: ~10 s on an idle core, much more on a busy machine
       timeoutMs: 180_000,
-    };
+    });
+  },
+  // The same jar, without -javaagent.
+  uninstrumented(o) {
+    const l = javaApp.launch(o);
+    return { ...l, args: l.args.filter((a) => !a.startsWith('-javaagent:')) };
   },
   // One java.util.regex match of the bounded sample (10 local-part characters + the seed's domain part) takes
   // ~1-3 ms here: 500 iterations are ~1-2 s. checkEmail is a span through OTEL_INSTRUMENTATION_METHODS_INCLUDE.

@@ -5,7 +5,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import type { AppSpec } from '../harness/app-spec.js';
+import { launchOptions, testEnv, type AppSpec } from '../harness/app-spec.js';
 import { contentHash, repoRoot, run } from '../harness/cache.js';
 
 export const NODE_SERVICE = 'node-demo-app';
@@ -45,32 +45,23 @@ export const nodeApp: AppSpec = {
     await buildNodeApp();
   },
   launch(o) {
-    const env: Record<string, string> = {
-      PORT: String(o.port),
-      OTEL_SERVICE_NAME: NODE_SERVICE,
-      OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment=lgtmp',
-      OTEL_EXPORTER_OTLP_ENDPOINT: o.otlpUrl,
-      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
-      OTEL_BSP_SCHEDULE_DELAY: '500',
-      OTEL_BLRP_SCHEDULE_DELAY: '500',
-      OTEL_METRIC_EXPORT_INTERVAL: '2000',
-      PYROSCOPE_SERVER_ADDRESS: o.pyroscopeUrl,
+    const env = {
+      ...testEnv(NODE_SERVICE, o),
       PYROSCOPE_FLUSH_INTERVAL_MS: '3000',
-      TRAFFIC_GENERATOR: 'off',
       // keep /alloc's retained memory small in tests (3 batches of 10 x 256 KiB)
-      ALLOC_MAX_BATCHES: '3',
       ALLOC_CHUNKS: '10',
     };
-    if (o.nextServiceUrl) env.NEXT_SERVICE_URL = o.nextServiceUrl;
-    return {
-      name: NODE_SERVICE,
+    return launchOptions(NODE_SERVICE, o, {
       command: process.execPath,
       args: ['--import', './dist/telemetry/bootstrap.js', 'dist/server.js'],
       cwd: nodeAppDir(),
-      env: { ...env, ...(o.env ?? {}) },
-      healthUrl: `http://127.0.0.1:${o.port}/healthz`,
+      env,
       timeoutMs: 60_000,
-    };
+    });
+  },
+  // `node dist/server.js`, without the bootstrap.
+  uninstrumented(o) {
+    return { ...nodeApp.launch(o), args: ['dist/server.js'] };
   },
   // One match of the bounded seed sample (12 characters before '@') takes ~0.6-1 ms on V8 here: 1500 iterations
   // ~1-1.5 s. No child span: the app is zero-code (no OpenTelemetry import), like the Python one.

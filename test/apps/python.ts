@@ -4,7 +4,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { AppSpec } from '../harness/app-spec.js';
+import { launchOptions, testEnv, type AppSpec } from '../harness/app-spec.js';
 import { cacheDir, contentHash, repoRoot, run } from '../harness/cache.js';
 
 export const PYTHON_SERVICE = 'python-demo-app';
@@ -132,12 +132,8 @@ export const pythonApp: AppSpec = {
   launch(o) {
     if (!venvDir) throw new Error('pythonApp.launch() before prepare()');
     const bin = join(venvDir, 'bin');
-    const env: Record<string, string> = {
-      PORT: String(o.port),
-      OTEL_SERVICE_NAME: PYTHON_SERVICE,
-      OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment=lgtmp',
-      OTEL_EXPORTER_OTLP_ENDPOINT: o.otlpUrl,
-      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+    const env = {
+      ...testEnv(PYTHON_SERVICE, o),
       OTEL_TRACES_EXPORTER: 'otlp',
       OTEL_METRICS_EXPORTER: 'otlp',
       OTEL_LOGS_EXPORTER: 'otlp',
@@ -146,27 +142,24 @@ export const pythonApp: AppSpec = {
       OTEL_SEMCONV_STABILITY_OPT_IN: 'http',
       // record factory puts otelTraceID/otelSpanID on log records; app.py copies them into the JSON body
       OTEL_PYTHON_LOG_CORRELATION: 'true',
-      OTEL_BSP_SCHEDULE_DELAY: '500',
-      OTEL_BLRP_SCHEDULE_DELAY: '500',
-      OTEL_METRIC_EXPORT_INTERVAL: '2000',
-      PYROSCOPE_SERVER_ADDRESS: o.pyroscopeUrl,
-      TRAFFIC_GENERATOR: 'off',
       PYTHONUNBUFFERED: '1',
       PYTHONDONTWRITEBYTECODE: '1',
       PATH: `${bin}:${process.env.PATH ?? ''}`,
       VIRTUAL_ENV: venvDir,
     };
-    if (o.nextServiceUrl) env.NEXT_SERVICE_URL = o.nextServiceUrl;
-    return {
-      name: PYTHON_SERVICE,
-      // exactly `opentelemetry-instrument python app.py`, with the venv's programs
+    // exactly `opentelemetry-instrument python app.py`, with the venv's programs
+    return launchOptions(PYTHON_SERVICE, o, {
       command: join(bin, 'opentelemetry-instrument'),
       args: [join(bin, 'python'), 'app.py'],
       cwd: pythonAppDir(),
-      env: { ...env, ...(o.env ?? {}) },
-      healthUrl: `http://127.0.0.1:${o.port}/healthz`,
+      env,
       timeoutMs: 60_000,
-    };
+    });
+  },
+  // `python app.py`, without opentelemetry-instrument.
+  uninstrumented(o) {
+    const l = pythonApp.launch(o);
+    return { ...l, command: l.args[0]!, args: l.args.slice(1) };
   },
   // One match of the bounded seed sample is ~15 ms here (13 characters before '@'), so 100 iterations ~1.5 s.
   slow: {

@@ -1,10 +1,10 @@
 // In-process OTLP/HTTP receiver: POST /v1/traces, /v1/logs, /v1/metrics; protobuf and JSON; gzip.
 // Bodies are decoded with the official OTLP .proto definitions (see protos.ts).
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import protobuf from 'protobufjs';
 import { otlpRoot } from './protos.js';
+import { serveOnLoopback } from './loopback.js';
 
 export interface ReceivedSpan {
   traceId: string; spanId: string; parentSpanId: string; name: string; kind: number;
@@ -256,20 +256,10 @@ export async function startOtlpReceiver(opts: { prometheusUrl?: string } = {}): 
     else res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
   };
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch((e: unknown) => {
-      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
-      res.end(String(e));
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
+  const { server, url } = await serveOnLoopback(handle);
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     spans: () => [...spans],
     logs: () => [...logs],
     metrics: () => [...metrics],
@@ -283,7 +273,7 @@ export async function startOtlpReceiver(opts: { prometheusUrl?: string } = {}): 
         return [...c].map(([k, v]) => `${k}:${v}`).join(',') || 'none';
       };
       const rejected = requests.filter((r) => r.status !== 200);
-      return `OTLP receiver ${port}: ${requests.length} requests (${rejected.length} rejected${rejected.length ? ': ' + rejected.slice(-3).map((r) => r.error).join(' | ') : ''}); ` +
+      return `OTLP receiver ${url}: ${requests.length} requests (${rejected.length} rejected${rejected.length ? ': ' + rejected.slice(-3).map((r) => r.error).join(' | ') : ''}); ` +
         `spans ${spans.length} [${bySvc(spans)}] names ${[...new Set(spans.map((s) => s.name))].slice(0, 20).join(', ')}; ` +
         `logs ${logs.length} [${bySvc(logs)}]; metrics ${metrics.length} names ${[...new Set(metrics.map((x) => x.name))].slice(0, 30).join(', ')}; ` +
         `forwarded ${forwarded}, forward errors ${forwardErrors.length}${forwardErrors.length ? ': ' + forwardErrors.slice(-2).join(' | ') : ''}`;

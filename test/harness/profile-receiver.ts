@@ -5,12 +5,12 @@
 //  - POST /push.v1.PusherService/Push — Connect unary, PushRequest (Pyroscope's push.proto) with gzip'd pprof inside.
 // pprof is decoded with pprof-format; JFR with the JDK (tools/jfr-decode). Labels as Pyroscope sees them:
 // `profile_id` is also exposed as `span_id` (Pyroscope renames it on ingest).
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { Profile } from 'pprof-format';
 import { JfrDecoder } from './jfr.js';
 import { pyroscopeRoot } from './protos.js';
+import { serveOnLoopback } from './loopback.js';
 
 export interface ProfileSample { stack: string[]; value: number; labels: Record<string, string> }
 export interface ReceivedProfile {
@@ -245,19 +245,9 @@ export async function startProfileReceiver(): Promise<ProfileReceiver> {
     }
   };
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch((e: unknown) => {
-      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
-      res.end(String(e));
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
+  const { server, url } = await serveOnLoopback(handle);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     profiles: () => [...profiles],
     requests: () => [...requests],
     summary: () => {
@@ -267,7 +257,7 @@ export async function startProfileReceiver(): Promise<ProfileReceiver> {
         kinds.set(k, (kinds.get(k) ?? 0) + p.samples.length);
       }
       const rejected = requests.filter((r) => r.status !== 200);
-      return `profile receiver ${port}: ${requests.length} requests (${rejected.length} rejected${rejected.length ? ': ' + rejected.slice(-3).map((r) => r.error).join(' | ') : ''}); ` +
+      return `profile receiver ${url}: ${requests.length} requests (${rejected.length} rejected${rejected.length ? ': ' + rejected.slice(-3).map((r) => r.error).join(' | ') : ''}); ` +
         `profiles ${profiles.length}: ${[...kinds].map(([k, v]) => `${k}=${v} samples`).join(', ') || 'none'}`;
     },
     close: async () => {
