@@ -8,14 +8,17 @@ import {
   lgtmpDashboard,
   dashboardLink,
   dataLink,
+  durationTimeseries,
   flameGraph,
   logs,
+  memoryPanel,
   numberPanels,
   promTable,
-  promTarget,
+  rateTimeseries,
+  ratioTimeseries,
+  seedPromqlPanels,
   serviceMap,
   text,
-  timeseries,
   tracesTable,
 } from './panels.js';
 import { dashboardUids, links, logql, promql, pyroscope, traceql } from './queries.js';
@@ -64,37 +67,33 @@ export function overviewDashboard(): Dashboard {
     }),
   );
   b.withPanel(
-    timeseries({
+    rateTimeseries({
       title: 'Request rate by service',
       description: 'Server spans per second, per service (traces_spanmetrics_calls_total). Click a series to drill down.',
-      targets: [promTarget(promql.spanRateByService, { legend: '{{service}}' })],
-      unit: 'reqps',
-      min: 0,
+      expr: promql.spanRateByService,
+      legend: '{{service}}',
       size: { w: 8, h: 8 },
       links: [toDrillDown()],
     }),
   );
   b.withPanel(
-    timeseries({
+    ratioTimeseries({
       title: 'Error ratio by service',
       description:
         'Share of server spans with status ERROR, per service (0 while a service had no error). Try `curl localhost:8080/hello?fail=true`.',
-      targets: [promTarget(promql.spanErrorRatioByService, { legend: '{{service}}' })],
-      unit: 'percentunit',
-      min: 0,
-      max: 1,
+      expr: promql.spanErrorRatioByService,
+      legend: '{{service}}',
       size: { w: 8, h: 8 },
       links: [toDrillDown()],
     }),
   );
   b.withPanel(
-    timeseries({
+    durationTimeseries({
       title: 'p95 duration by service',
       description:
         '95th percentile of server span duration, per service (traces_spanmetrics_latency_bucket). Exemplar dots carry a traceID: click one to open that trace in Tempo.',
-      targets: [promTarget(promql.spanP95ByService, { legend: '{{service}}', exemplar: true })],
-      unit: 's',
-      min: 0,
+      expr: promql.spanP95ByService,
+      legend: '{{service}}',
       size: { w: 8, h: 8 },
       links: [toDrillDown()],
     }),
@@ -102,58 +101,36 @@ export function overviewDashboard(): Dashboard {
 
   // ---------------------------------------------------------------- the seed's PromQL
   b.withRow(new RowBuilder('$service: the seed\'s PromQL (app metrics, http_server_request_duration_seconds_*)'));
-  b.withPanel(
-    timeseries({
+  for (const p of seedPromqlPanels({
+    rate: {
       title: 'Request rate ($service)',
       description:
         "The seed's first query: rate(http_server_request_duration_seconds_count{job=\"$service\"}[5m]), one series per route, method, status code and instance, from the app's own http.server.request.duration histogram.",
-      targets: [
-        promTarget(promql.seedRate, {
-          legend: '{{http_request_method}} {{http_route}} {{http_response_status_code}}',
-        }),
-      ],
-      unit: 'reqps',
-      min: 0,
-      size: { w: 8, h: 8 },
-      links: [selectedToDrillDown()],
-    }),
-  );
-  b.withPanel(
-    timeseries({
+    },
+    p95: {
       title: 'p95 latency by route ($service)',
       description:
         "The seed's second query: histogram_quantile(0.95, …http_server_request_duration_seconds_bucket…) by route. /slow should sit in the seconds; after the regex fix (REGEX_MODE=fixed) it drops. Exemplars (trace_id) open the trace.",
-      targets: [promTarget(promql.seedP95ByRoute, { legend: '{{http_route}}', exemplar: true })],
-      unit: 's',
-      min: 0,
-      size: { w: 8, h: 8 },
-      links: [selectedToDrillDown()],
-    }),
-  );
-  b.withPanel(
-    timeseries({
+    },
+    errorRatio: {
       title: '5xx ratio ($service)',
       description:
         "The seed's third query: share of answers with http_response_status_code=~\"5..\" (0 while there were none). `?fail=true` on any route answers 500.",
-      targets: [promTarget(promql.seed5xxRatio, { legend: '5xx ratio' })],
-      unit: 'percentunit',
-      min: 0,
-      max: 1,
-      size: { w: 8, h: 8 },
-      links: [selectedToDrillDown()],
-    }),
-  );
+      byRoute: false,
+    },
+    size: { w: 8, h: 8 },
+    links: [selectedToDrillDown()],
+  })) {
+    b.withPanel(p);
+  }
 
   // ---------------------------------------------------------------- the other signals
   b.withRow(new RowBuilder('$service: memory, error logs, traces, CPU profile'));
   b.withPanel(
-    timeseries({
+    memoryPanel({
       title: 'Process memory ($service)',
       description:
         "Memory the app reports over OTLP: its resident set size (process_memory_usage_bytes) where it sends one, else the runtime's own figure (JVM, Go runtime or V8 heap); the legend says which. Each /alloc keeps ~50 MB until ALLOC_MAX_BATCHES, so calling it repeatedly draws a staircase that then plateaus.",
-      targets: [promTarget(promql.memory, { legend: '{{memory}}' })],
-      unit: 'bytes',
-      min: 0,
       size: { w: 12, h: 9 },
       links: [selectedToDrillDown()],
     }),
@@ -180,7 +157,7 @@ export function overviewDashboard(): Dashboard {
     flameGraph({
       title: 'CPU flame graph ($service)',
       description:
-        'Pyroscope process_cpu profile of the service over the time range. For demo-app the /slow regex (checkEmail -> regexp) dominates. The Node app is profiled in wall-clock time: pick "Wall clock" on the drill-down.',
+        'Pyroscope process_cpu profile of the service over the time range. For demo-app the /slow regex (checkEmail -> regexp) dominates. The Node app has no process_cpu profile: pick "CPU time (Node)" or "Wall clock (Node)" on the drill-down.',
       profileTypeId: pyroscope.cpuProfileType,
       labelSelector: pyroscope.serviceSelector,
       size: { w: 12, h: 12 },

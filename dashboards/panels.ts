@@ -114,6 +114,70 @@ export function timeseries(o: TimeseriesOptions): TimeseriesPanel {
   return p;
 }
 
+/** Title and description of a panel: what differs between panels built from the same query. */
+export interface PanelText {
+  title: string;
+  description: string;
+}
+
+export interface SeriesOptions extends PanelText {
+  expr: string;
+  legend: string;
+  size: Size;
+  links?: DashboardLinkBuilder[];
+}
+
+/** A rate over time, never below 0: requests per second unless `unit` says what else is counted. */
+export function rateTimeseries(o: SeriesOptions & { unit?: string }): TimeseriesPanel {
+  const { expr, legend, unit, ...rest } = o;
+  return timeseries({ ...rest, targets: [promTarget(expr, { legend })], unit: unit ?? 'reqps', min: 0 });
+}
+
+/** A share between 0 and 1 (errors among calls), drawn on a fixed 0-100 % axis. */
+export function ratioTimeseries(o: SeriesOptions): TimeseriesPanel {
+  const { expr, legend, ...rest } = o;
+  return timeseries({ ...rest, targets: [promTarget(expr, { legend })], unit: 'percentunit', min: 0, max: 1 });
+}
+
+/** A duration quantile; its exemplars carry trace ids, so a dot opens the trace of that request. */
+export function durationTimeseries(o: SeriesOptions): TimeseriesPanel {
+  const { expr, legend, ...rest } = o;
+  return timeseries({ ...rest, targets: [promTarget(expr, { legend, exemplar: true })], unit: 's', min: 0 });
+}
+
+export interface SeedPromqlOptions {
+  rate: PanelText;
+  p95: PanelText;
+  /** The 5xx ratio of the whole service, or with `byRoute` one series per route. */
+  errorRatio: PanelText & { byRoute: boolean };
+  size: Size;
+  links?: DashboardLinkBuilder[];
+}
+
+/** The seed's three PromQL queries on the app's own HTTP histogram: request rate, p95 by route, 5xx ratio. */
+export function seedPromqlPanels(o: SeedPromqlOptions): TimeseriesPanel[] {
+  const { size, links } = o;
+  const { byRoute, ...errorRatio } = o.errorRatio;
+  return [
+    rateTimeseries({
+      ...o.rate,
+      expr: promql.seedRate,
+      legend: '{{http_request_method}} {{http_route}} {{http_response_status_code}}',
+      size,
+      links,
+    }),
+    durationTimeseries({ ...o.p95, expr: promql.seedP95ByRoute, legend: '{{http_route}}', size, links }),
+    byRoute
+      ? ratioTimeseries({ ...errorRatio, expr: promql.seed5xxRatioByRoute, legend: '{{http_route}}', size, links })
+      : ratioTimeseries({ ...errorRatio, expr: promql.seed5xxRatio, legend: '5xx ratio', size, links }),
+  ];
+}
+
+/** Process memory of $service, one line labelled with the metric it comes from (promql.memory). */
+export function memoryPanel(o: PanelText & { size: Size; links?: DashboardLinkBuilder[] }): TimeseriesPanel {
+  return timeseries({ ...o, targets: [promTarget(promql.memory, { legend: '{{memory}}' })], unit: 'bytes', min: 0 });
+}
+
 export interface StatOptions {
   title: string;
   description: string;
@@ -325,6 +389,7 @@ export function serviceVariable(): QueryVariableBuilder {
 
 const profileTypeOptions: { text: string; value: string }[] = [
   { text: 'CPU (Go/Java/Python)', value: profileTypes.cpu },
+  { text: 'CPU time (Node)', value: profileTypes.wallCpu },
   { text: 'Wall clock (Node)', value: profileTypes.wall },
   { text: 'Allocated bytes (Go)', value: profileTypes.goAllocSpace },
   { text: 'In-use bytes (Go)', value: profileTypes.goInuseSpace },

@@ -21,8 +21,6 @@ export const datasources = {
   pyroscope: { type: 'grafana-pyroscope-datasource', uid: 'pyroscope' },
 } as const satisfies Record<string, Required<DataSourceRef>>;
 
-export type DatasourceName = keyof typeof datasources;
-
 /** Dashboard uids (stable: data links and the README point at them). */
 export const dashboardUids = {
   overview: 'lgtmp-overview',
@@ -155,8 +153,6 @@ export const promql = {
   memory: memorySources.map(memoryBranch).join(' or on (job) '),
 } as const;
 
-export type PromqlName = keyof typeof promql;
-
 /**
  * The instant PromQL Grafana's Tempo datasource itself sends to its service-map datasource (Mimir,
  * `serviceMap.datasourceUid` in the provisioning) for a `serviceMap` query with no filter:
@@ -214,6 +210,9 @@ export const traceql = {
 // ---------------------------------------------------------------------------------------------
 export const profileTypes = {
   cpu: 'process_cpu:cpu:nanoseconds:cpu:nanoseconds',
+  /** Node's wall profiler with collectCpuTime: CPU time, labelled per span ("Profiles for this span"). */
+  wallCpu: 'wall:cpu:nanoseconds:wall:nanoseconds',
+  /** Node's wall profiler: wall-clock time, waiting included. */
   wall: 'wall:wall:nanoseconds:wall:nanoseconds',
   goAllocSpace: 'memory:alloc_space:bytes:space:bytes',
   goInuseSpace: 'memory:inuse_space:bytes:space:bytes',
@@ -238,5 +237,4 @@ export const links = {
   serviceFromCell: `/d/${dashboardUids.service}/lgtmp-service?var-service=\${__value.raw}&\${__url_time_range}`,
   /** From a panel about the selected service. */
   serviceFromVariable: `/d/${dashboardUids.service}/lgtmp-service?\${service:queryparam}&\${__url_time_range}`,
-  overviewFromVariable: `/d/${dashboardUids.overview}/lgtmp-overview?\${service:queryparam}&\${__url_time_range}`,
 } as const;

@@ -7,13 +7,17 @@ import {
   lgtmpDashboard,
   dashboardLink,
   dataLink,
+  durationTimeseries,
   flameGraph,
   logs,
   lokiMetricTarget,
+  memoryPanel,
   numberPanels,
   profileTypeVariable,
   promTable,
-  promTarget,
+  rateTimeseries,
+  ratioTimeseries,
+  seedPromqlPanels,
   stat,
   timeseries,
   tracesTable,
@@ -63,74 +67,57 @@ export function serviceDashboard(): Dashboard {
     }),
   );
   b.withPanel(
-    timeseries({
+    rateTimeseries({
       title: 'Rate by operation',
       description:
         'Spans per second of $service per span name and kind: server spans (GET /slow…), client spans of /chain and internal spans such as slow_business_logic.',
-      targets: [promTarget(promql.serviceRateBySpan, { legend: '{{span_name}} ({{span_kind}})' })],
+      expr: promql.serviceRateBySpan,
+      legend: '{{span_name}} ({{span_kind}})',
+      // not only requests: client and internal spans too
       unit: 'ops',
-      min: 0,
       size: { w: 8, h: 8 },
     }),
   );
   b.withPanel(
-    timeseries({
+    ratioTimeseries({
       title: 'Error ratio by operation',
       description: 'Share of spans with status ERROR per span name.',
-      targets: [promTarget(promql.serviceErrorRatioBySpan, { legend: '{{span_name}}' })],
-      unit: 'percentunit',
-      min: 0,
-      max: 1,
+      expr: promql.serviceErrorRatioBySpan,
+      legend: '{{span_name}}',
       size: { w: 8, h: 8 },
     }),
   );
   b.withPanel(
-    timeseries({
+    durationTimeseries({
       title: 'p95 duration by operation',
       description:
         '95th percentile span duration per span name. slow_business_logic is the part of /slow spent in checkEmail. Exemplars (traceID) open the trace.',
-      targets: [promTarget(promql.serviceP95BySpan, { legend: '{{span_name}}', exemplar: true })],
-      unit: 's',
-      min: 0,
+      expr: promql.serviceP95BySpan,
+      legend: '{{span_name}}',
       size: { w: 8, h: 8 },
     }),
   );
 
   // ---------------------------------------------------------------- HTTP metrics
   b.withRow(new RowBuilder('$service: HTTP server metrics (the app\'s http_server_request_duration_seconds_*)'));
-  b.withPanel(
-    timeseries({
+  for (const p of seedPromqlPanels({
+    rate: {
       title: 'Request rate',
       description: 'rate(http_server_request_duration_seconds_count{job="$service"}[5m]) per route, method, status code and instance.',
-      targets: [
-        promTarget(promql.seedRate, { legend: '{{http_request_method}} {{http_route}} {{http_response_status_code}}' }),
-      ],
-      unit: 'reqps',
-      min: 0,
-      size: { w: 8, h: 8 },
-    }),
-  );
-  b.withPanel(
-    timeseries({
+    },
+    p95: {
       title: 'p95 latency by route',
       description: '95th percentile request duration per route; exemplars (trace_id) open the request\'s trace.',
-      targets: [promTarget(promql.seedP95ByRoute, { legend: '{{http_route}}', exemplar: true })],
-      unit: 's',
-      min: 0,
-      size: { w: 8, h: 8 },
-    }),
-  );
-  b.withPanel(
-    timeseries({
+    },
+    errorRatio: {
       title: '5xx ratio by route',
       description: 'Share of answers with a 5xx status code per route (0 while there were none).',
-      targets: [promTarget(promql.seed5xxRatioByRoute, { legend: '{{http_route}}' })],
-      unit: 'percentunit',
-      min: 0,
-      max: 1,
-      size: { w: 8, h: 8 },
-    }),
-  );
+      byRoute: true,
+    },
+    size: { w: 8, h: 8 },
+  })) {
+    b.withPanel(p);
+  }
 
   // ---------------------------------------------------------------- dependencies
   b.withRow(new RowBuilder('$service: dependencies (Tempo service graph)'));
@@ -163,13 +150,10 @@ export function serviceDashboard(): Dashboard {
   // ---------------------------------------------------------------- memory and profiles
   b.withRow(new RowBuilder('$service: memory and profiles'));
   b.withPanel(
-    timeseries({
+    memoryPanel({
       title: 'Process memory',
       description:
         'Resident set size where the app reports it, else the runtime\'s own memory figure (legend says which). /alloc keeps ~50 MB per call up to ALLOC_MAX_BATCHES: a staircase, then a plateau.',
-      targets: [promTarget(promql.memory, { legend: '{{memory}}' })],
-      unit: 'bytes',
-      min: 0,
       size: { w: 10, h: 12 },
     }),
   );
@@ -177,7 +161,7 @@ export function serviceDashboard(): Dashboard {
     flameGraph({
       title: 'Flame graph: $profile_type',
       description:
-        'Pyroscope profile of $service over the time range; pick the profile type above. CPU: /slow -> checkEmail -> regex. Allocated bytes (Go): /alloc -> allocateMemoryBurst. Node is profiled in wall-clock time.',
+        'Pyroscope profile of $service over the time range; pick the profile type above. CPU: /slow -> checkEmail -> regex. Allocated bytes (Go): /alloc -> allocateMemoryBurst. Node has its own types: CPU time (Node) and Wall clock (Node).',
       profileTypeId: pyroscope.variableProfileType,
       labelSelector: pyroscope.serviceSelector,
       size: { w: 14, h: 12 },

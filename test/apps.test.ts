@@ -1,17 +1,21 @@
-// The ONE shared integration test of the demo apps (DESIGN §6, §7). Each app in test/apps/index.ts is started as a
-// user would start it, with its OTLP endpoint at an in-process receiver that forwards metrics to a real Prometheus,
-// and its Pyroscope address at an in-process ingest receiver. Every assertion is on the data that arrived.
+// The one integration test that every demo app goes through: each app in test/apps/index.ts is started as a user
+// would start it, with its OTLP endpoint at an in-process receiver that forwards metrics to a real Prometheus, and
+// its Pyroscope address at an in-process ingest receiver. Every assertion is on the data that arrived.
 // LGTMP_APPS=go,java limits the run to those languages.
 import { after, before, describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { parse as parseYaml } from 'yaml';
 import { allApps, selectedApps } from './apps/index.js';
 import type { AppSpec } from './harness/app-spec.js';
-import { tail } from './harness/cache.js';
+import { startAppWithPeers, type AppWithPeers } from './harness/app-with-peers.js';
+import { repoRoot, tail } from './harness/cache.js';
 import { freePort, launchApp, waitFor, type LaunchedApp } from './harness/launcher.js';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedLog, type ReceivedSpan } from './harness/otlp-receiver.js';
 import { frameShare, hottestFrames, startProfileReceiver, type ProfileReceiver, type ProfileSample } from './harness/profile-receiver.js';
-import { startPrometheus, type PrometheusPeer } from './harness/prometheus.js';
+import type { PrometheusPeer } from './harness/prometheus.js';
 
 const SERVER = 2; // SPAN_KIND_SERVER
 const CHAIN_ORDER: AppSpec['language'][] = ['node', 'go', 'java', 'python'];
@@ -68,12 +72,32 @@ describe('demo apps are configured', () => {
   it('lists every app (or the LGTMP_APPS selection)', () => {
     assert.ok(apps.length > 0, `no app selected (allApps: ${allApps.map((a) => a.language).join(', ') || 'none'}; LGTMP_APPS=${process.env.LGTMP_APPS ?? ''})`);
     if (!process.env.LGTMP_APPS) assert.deepEqual(allApps.map((a) => a.language).sort(), ['go', 'java', 'node', 'python'], 'test/apps/index.ts must list the four apps');
-    for (const a of apps) assert.match(a.service, /^(demo-app|java-demo-app|python-demo-app|node-demo-app)$/);
+  });
+
+  it('each app runs under the service name and at the chain position compose.yaml gives it', () => {
+    type ComposeService = { build?: string; environment?: Record<string, string> };
+    const services = (parseYaml(readFileSync(join(repoRoot, 'compose.yaml'), 'utf8')) as { services: Record<string, ComposeService> }).services;
+    const composeName = (language: string): string => {
+      const found = Object.entries(services).filter(([, s]) => s.build === `./apps/${language}`);
+      assert.equal(found.length, 1, `one compose service builds ./apps/${language}`);
+      return found[0]![0];
+    };
+    for (const a of allApps) {
+      const name = composeName(a.language);
+      assert.equal(services[name]!.environment?.OTEL_SERVICE_NAME, a.service, `compose service ${name}: OTEL_SERVICE_NAME`);
+    }
+    // CHAIN_ORDER is the compose chain: each app's NEXT_SERVICE_URL is the next one, the last has none.
+    CHAIN_ORDER.forEach((language, i) => {
+      const next = services[composeName(language)]!.environment?.NEXT_SERVICE_URL;
+      const nextLanguage = CHAIN_ORDER[i + 1];
+      assert.equal(next && new URL(next).hostname, nextLanguage && composeName(nextLanguage), `${language}: NEXT_SERVICE_URL ${next ?? '(none)'}`);
+    });
   });
 });
 
 for (const spec of apps) {
   describe(`${spec.language} app (${spec.service}) with receivers and Prometheus`, { timeout: 30 * 60_000 }, () => {
+    let peers: AppWithPeers | undefined;
     let prom: PrometheusPeer | undefined;
     let otlp: OtlpReceiver | undefined;
     let prof: ProfileReceiver | undefined;
@@ -90,21 +114,11 @@ for (const spec of apps) {
     const mySpans = (): ReceivedSpan[] => otlp!.spans().filter((s) => s.resource['service.name'] === spec.service);
 
     before(async () => {
-      await spec.prepare();
-      prom = await startPrometheus();
-      otlp = await startOtlpReceiver({ prometheusUrl: prom.url });
-      prof = await startProfileReceiver();
-      const port = await freePort();
-      base = `http://127.0.0.1:${port}`;
-      app = await launchApp(spec.launch({ port, otlpUrl: otlp.url, pyroscopeUrl: prof.url }));
+      peers = await startAppWithPeers(spec);
+      ({ prom, otlp, profiles: prof, app, base } = peers);
     }, { timeout: 25 * 60_000 });
 
-    after(async () => {
-      await app?.stop();
-      await otlp?.close();
-      await prof?.close();
-      await prom?.close();
-    });
+    after(async () => { await peers?.close(); });
 
     // Shared between the checks below (node:test runs them in order).
     let root: ReceivedSpan | undefined;
@@ -195,12 +209,16 @@ for (const spec of apps) {
       assert.ok(rates.every((s) => s.metric.http_request_method !== undefined && s.metric.http_response_status_code !== undefined), JSON.stringify(rates.map((s) => s.metric)));
       const q95 = await prom!.query(`histogram_quantile(0.95, sum by (le, http_route) (rate(http_server_request_duration_seconds_bucket{job="${job}"}[1m])))`);
       assert.ok(q95.some((s) => s.metric.http_route === '/slow'), JSON.stringify(q95));
-      const ratio = await waitFor('a 5xx ratio > 0', async () => {
+      await waitFor('a 5xx ratio strictly between 0 and 1', async () => {
         const r = await prom!.query(`sum(rate(http_server_request_duration_seconds_count{job="${job}",http_response_status_code=~"5.."}[1m])) / sum(rate(http_server_request_duration_seconds_count{job="${job}"}[1m]))`);
         const v = Number(r[0]?.value[1]);
         return r.length === 1 && Number.isFinite(v) && v > 0 && v < 1 ? v : undefined;
       }, 60_000, 2000);
-      assert.ok(ratio > 0 && ratio < 1);
+      // the 5xx answers counted are the 500s of /hello?fail=true, nothing else, and they carry their route
+      const errors = await prom!.query(`http_server_request_duration_seconds_count{job="${job}",http_response_status_code=~"5.."}`);
+      const shown = JSON.stringify(errors.map((s) => s.metric));
+      assert.deepEqual([...new Set(errors.map((s) => s.metric.http_response_status_code))], ['500'], shown);
+      assert.deepEqual([...new Set(errors.map((s) => s.metric.http_route))], ['/hello'], shown);
       assert.deepEqual(otlp!.forwardErrors(), []);
     }, 6 * 60_000);
 
@@ -208,11 +226,12 @@ for (const spec of apps) {
     const exemplarCheck = spec.noExemplars ? (name: string) => it(name, { skip: spec.noExemplars }) : check;
     exemplarCheck('an exemplar on the duration histogram carries the trace id of a span the app sent', async () => {
       const job = spec.service;
-      const traceIds = new Set(otlp!.spans().map((s) => s.traceId));
       const hit = await waitFor('an exemplar whose trace_id is a received span', async () => {
         const now = Date.now() / 1000;
         const ex = await prom!.exemplars(`http_server_request_duration_seconds_bucket{job="${job}"}`, now - 900, now + 60);
         const ids = ex.flatMap((s) => s.exemplars.map((e) => e.labels.trace_id ?? e.labels.traceID ?? ''));
+        // taken on every probe: the span of an exemplar may reach the receiver after the exemplar reached Prometheus
+        const traceIds = new Set(otlp!.spans().map((s) => s.traceId));
         return ids.find((id) => traceIds.has(id));
       }, 60_000, 2000);
       assert.match(hit, /^[0-9a-f]{32}$/);
@@ -228,7 +247,6 @@ for (const spec of apps) {
           .flatMap((p) => p.samples.filter((x) => x.labels.span_id === spanId));
         return s.reduce((a, x) => a + x.value, 0) > 0 ? s : undefined;
       }, 120_000, 1000);
-      assert.ok(prof!.profiles().some((p) => p.service === spec.service));
       // Under the app frame (checkEmail), the regex engine must carry the time: take each sample's frames below the
       // deepest app frame. hottestFrames() ranks by inclusive value and leaves out frames common to every sample.
       const deepestApp = (st: string[]): number => { for (let i = st.length - 1; i >= 0; i--) if (spec.slow.appFrame.test(st[i]!)) return i; return -1; };
@@ -241,7 +259,10 @@ for (const spec of apps) {
       assert.ok(frameShare(callees, spec.slow.regexFrame) >= 0.5, `the regex engine carries most of the time under the app frame\n${shown}`);
       assert.ok(hot.some((h) => spec.slow.regexFrame.test(h.frame)) || frameShare(callees, spec.slow.regexFrame) === 1, `regex frames are the hottest under the app frame\n${shown}`);
       t.diagnostic(`${spec.service}: ${mine.length} samples, ${mine.reduce((a, x) => a + x.value, 0)} ${spec.cpuProfileType} under span ${spanId}; ${shown.replace(/\n/g, '; ')}; ${prof!.summary()}`);
-      assert.ok(mine.every((s) => s.stack.length > 0 && !spec.slow.regexFrame.test(s.stack[0]!)), 'stacks are root first');
+      // Root first: where a stack holds the app frame, the regex frames come after it (deeper). Stacks without it
+      // exist: the JVM profiler cuts very deep stacks (the regex engine recurses), keeping the leaf end.
+      const firstRegex = (st: string[]): number => st.findIndex((f) => spec.slow.regexFrame.test(f));
+      assert.ok(mine.every((s) => deepestApp(s.stack) < 0 || firstRegex(s.stack) < 0 || firstRegex(s.stack) > deepestApp(s.stack)), 'stacks are root first');
     }, 4 * 60_000);
 
     check('/alloc shows up in allocation samples under allocateMemoryBurst', async () => {
@@ -251,12 +272,10 @@ for (const spec of apps) {
         await sleep(500);
       }
       const isAlloc = (t: string): boolean => (spec.alloc.profileType ? t === spec.alloc.profileType : ALLOC_TYPE.test(t));
-      const under = await waitFor('allocation samples under the alloc app frame', () => {
+      await waitFor('allocation samples under the alloc app frame', () => {
         const samples: ProfileSample[] = prof!.profiles().filter((p) => p.service === spec.service && isAlloc(p.sampleType)).flatMap((p) => p.samples);
-        const hits = samples.filter((s) => s.value > 0 && s.stack.some((f) => spec.alloc.appFrame.test(f)));
-        return hits.length > 0 ? hits : undefined;
+        return samples.some((s) => s.value > 0 && s.stack.some((f) => spec.alloc.appFrame.test(f)));
       }, 120_000, 1000);
-      assert.ok(under.length > 0);
     }, 4 * 60_000);
   });
 }
@@ -301,8 +320,11 @@ for (const spec of apps) {
   });
 }
 
-describe('one trace across the chain of apps', { timeout: 40 * 60_000 }, () => {
-  const chain = CHAIN_ORDER.map((l) => apps.find((a) => a.language === l)).filter((a): a is AppSpec => a !== undefined);
+const chain = CHAIN_ORDER.map((l) => apps.find((a) => a.language === l)).filter((a): a is AppSpec => a !== undefined);
+// With one app there is no hop to follow: a skip that says so, not a pass.
+const noChain = chain.length < 2 && `needs at least two apps, LGTMP_APPS selects ${chain.map((c) => c.language).join(', ')}`;
+
+describe('one trace across the chain of apps', { timeout: 40 * 60_000, skip: noChain }, () => {
   let otlp: OtlpReceiver | undefined;
   let prof: ProfileReceiver | undefined;
   const launched: { spec: AppSpec; app: LaunchedApp; base: string }[] = [];
@@ -331,7 +353,6 @@ describe('one trace across the chain of apps', { timeout: 40 * 60_000 }, () => {
   });
 
   it(`/chain on ${chain[0]?.service ?? '(none)'} is one trace through ${chain.map((c) => c.service).join(' -> ')}`, { timeout: 5 * 60_000 }, () => withDiagnostics(diag, async () => {
-    assert.ok(chain.length > 0);
     const t0 = nowNs() - 1_000_000_000n;
     const first = launched[0]!;
     const r = await get(first.base, '/chain');

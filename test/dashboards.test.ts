@@ -34,10 +34,10 @@ import {
 } from '../dashboards/queries.js';
 import { goApp } from './apps/go.js';
 import { repoRoot } from './harness/cache.js';
-import { freePort, launchApp, waitFor, type LaunchedApp } from './harness/launcher.js';
-import { startOtlpReceiver, type OtlpReceiver } from './harness/otlp-receiver.js';
-import { startProfileReceiver, type ProfileReceiver } from './harness/profile-receiver.js';
-import { startPrometheus, type PrometheusPeer } from './harness/prometheus.js';
+import { startAppWithPeers, type AppWithPeers } from './harness/app-with-peers.js';
+import { waitFor } from './harness/launcher.js';
+import type { OtlpReceiver } from './harness/otlp-receiver.js';
+import type { PrometheusPeer } from './harness/prometheus.js';
 import { fixtureIndex, readFixture, recordedTempoShapes, seriesKey, writeRecordedTempoSeries } from './dashboards/recorded-shapes.js';
 
 type Json = Record<string, unknown>;
@@ -401,14 +401,12 @@ describe('LogQL, TraceQL and Pyroscope queries (recorded responses of the real L
 // ------------------------------------------------------------------------------------------------
 
 describe('PromQL of every panel on a real Prometheus 3 (Go demo-app + recorded Tempo series shapes)', { timeout: 20 * 60_000 }, () => {
+  let peers: AppWithPeers | undefined;
   let prom: PrometheusPeer | undefined;
   let otlp: OtlpReceiver | undefined;
-  let profiles: ProfileReceiver | undefined;
-  let app: LaunchedApp | undefined;
-  let appPort = 0;
 
   const get = async (path: string): Promise<number> => {
-    const res = await fetch(`http://127.0.0.1:${appPort}${path}`, { signal: AbortSignal.timeout(60_000) });
+    const res = await fetch(`${peers!.base}${path}`, { signal: AbortSignal.timeout(60_000) });
     await res.arrayBuffer();
     return res.status;
   };
@@ -426,18 +424,9 @@ describe('PromQL of every panel on a real Prometheus 3 (Go demo-app + recorded T
   };
 
   before(async () => {
-    await goApp.prepare();
-    prom = await startPrometheus();
-    otlp = await startOtlpReceiver({ prometheusUrl: prom.url });
-    profiles = await startProfileReceiver();
-    appPort = await freePort();
-    app = await launchApp(goApp.launch({
-      port: appPort,
-      otlpUrl: otlp.url,
-      pyroscopeUrl: profiles.url,
-      // smaller /alloc bursts than the default 200 x 256 KiB: enough for a visible staircase
-      env: { ALLOC_CHUNKS: '40' },
-    }));
+    // smaller /alloc bursts than the default 200 x 256 KiB: enough for a visible staircase
+    peers = await startAppWithPeers(goApp, { ALLOC_CHUNKS: '40' });
+    ({ prom, otlp } = peers);
     // Real traffic, in two rounds: Prometheus sees a counter's growth only between two of its
     // samples, so every series (each route, and the 500s) must exist before the traffic that the
     // rate() panels measure. /alloc twice for the memory staircase, ?fail=true for 5xx.
@@ -462,12 +451,7 @@ describe('PromQL of every panel on a real Prometheus 3 (Go demo-app + recorded T
     await writeRecordedTempoSeries(prom.url, { points: 37, stepMs: 5_000, endMs: Date.now() - 1_000 });
   });
 
-  after(async () => {
-    await app?.stop();
-    await profiles?.close();
-    await otlp?.close();
-    await prom?.close();
-  });
+  after(async () => { await peers?.close(); });
 
   it('the written traces_* series have exactly the recorded label sets', async () => {
     const shapes = recordedTempoShapes();

@@ -2,8 +2,8 @@
 // the Pyroscope Java agent) or by payloads encoded with the official definitions, and Prometheus is the real one.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { context, trace, SpanKind, type Span } from '@opentelemetry/api';
@@ -18,7 +18,7 @@ import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-tra
 import { Function as PFunction, Label, Line, Location, Profile, Sample, StringTable, ValueType } from 'pprof-format';
 import { cacheDir, contentHash, populateAtomically, repoRoot, run } from './harness/cache.js';
 import { ensureJfrDecoder } from './harness/jfr.js';
-import { freePort, groupAlive, launchApp, waitFor } from './harness/launcher.js';
+import { freePort, groupAlive, launchApp, makeTempDir, removeTempDir, waitFor } from './harness/launcher.js';
 import { startOtlpReceiver, type OtlpReceiver } from './harness/otlp-receiver.js';
 import { frameShare, hottestFrames, startProfileReceiver, type ProfileReceiver } from './harness/profile-receiver.js';
 import { startPrometheus, type PrometheusPeer } from './harness/prometheus.js';
@@ -418,5 +418,75 @@ describe('launcher', { timeout: 2 * 60_000 }, () => {
   it('waitFor names what it waited for', async () => {
     await assert.rejects(waitFor('the moon', () => undefined, 300, 50), /timed out waiting for the moon/);
     assert.equal(await waitFor('three', () => 3, 300), 3);
+  });
+});
+
+/** The import() URL of a compiled harness module, for scripts run in a new node process. */
+const harnessUrl = (module: string): string => new URL(`./harness/${module}.js`, import.meta.url).href;
+/** node's arguments to run `script` as an ES module. */
+const nodeScript = (script: string): string[] => ['--input-type=module', '-e', script];
+
+describe('cache lock', { timeout: 2 * 60_000 }, () => {
+  let root = '';
+  before(() => { root = makeTempDir('lgtmp-cache-lock-'); });
+  after(() => removeTempDir(root));
+
+  it('parallel processes filling the same cache entry share one build', async () => {
+    const target = join(root, 'shared');
+    const count = join(root, 'builds');
+    const script = `
+      import { appendFileSync, writeFileSync } from 'node:fs';
+      const { populateAtomically } = await import(${JSON.stringify(harnessUrl('cache'))});
+      await populateAtomically(${JSON.stringify(target)}, async (tmp) => {
+        appendFileSync(${JSON.stringify(count)}, 'built\\n');
+        await new Promise((r) => setTimeout(r, 1000));
+        writeFileSync(tmp + '/result', String(process.pid));
+      });`;
+    await Promise.all([1, 2, 3].map(() => run(process.execPath, nodeScript(script), { timeoutMs: 60_000 })));
+    assert.equal(readFileSync(count, 'utf8'), 'built\n', 'one build for three processes');
+    assert.deepEqual(readdirSync(target), ['result']);
+    assert.deepEqual(readdirSync(root).sort(), ['builds', 'shared'], 'no lock or temp dir left');
+  });
+
+  it('a killed build leaves no result, and the next caller takes over its lock and builds', async () => {
+    const target = join(root, 'crashed');
+    const script = `
+      import { writeFileSync } from 'node:fs';
+      const { populateAtomically } = await import(${JSON.stringify(harnessUrl('cache'))});
+      await populateAtomically(${JSON.stringify(target)}, async (tmp) => {
+        writeFileSync(tmp + '/partial', 'half');
+        await new Promise(() => setInterval(() => {}, 1000));
+      });`;
+    const child = spawn(process.execPath, nodeScript(script), { stdio: 'ignore' });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    await waitFor('the build to start writing', () => existsSync(join(`${target}.tmp`, 'partial')), 30_000, 50);
+    child.kill('SIGKILL');
+    await exited;
+    assert.ok(!existsSync(target), 'no result from the killed build');
+    assert.ok(existsSync(`${target}.lock`), 'its lock is left behind');
+    await populateAtomically(target, async (tmp) => { writeFileSync(join(tmp, 'result'), 'whole'); });
+    assert.deepEqual(readdirSync(target), ['result']);
+    assert.deepEqual(readdirSync(root).filter((n) => n.startsWith('crashed')), ['crashed'], 'the lock and the half-written temp dir are gone');
+  });
+
+  it('Ctrl-C ends a test process with its launched apps killed and its temp dirs removed', async () => {
+    const port = await freePort();
+    const server = `require('node:http').createServer((q, r) => r.end('ok')).listen(${port}, '127.0.0.1')`;
+    const script = `
+      const { launchApp, makeTempDir } = await import(${JSON.stringify(harnessUrl('launcher'))});
+      const dir = makeTempDir('lgtmp-sigint-');
+      const app = await launchApp({ name: 'srv', command: process.execPath, args: ['-e', ${JSON.stringify(server)}], cwd: dir, env: {}, healthUrl: 'http://127.0.0.1:${port}/' });
+      console.log(JSON.stringify({ dir, pid: app.pid }));
+      setInterval(() => {}, 1000);`;
+    const child = spawn(process.execPath, nodeScript(script), { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => { out += b.toString('utf8'); });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const started = await waitFor('the test process to start its app', () => (out.includes('\n') ? (JSON.parse(out) as { dir: string; pid: number }) : undefined), 30_000, 50);
+    assert.ok(existsSync(started.dir) && groupAlive(started.pid));
+    child.kill('SIGINT');
+    assert.equal(await exited, 130, 'exit code 128 + SIGINT');
+    assert.ok(!existsSync(started.dir), `temp dir ${started.dir} removed`);
+    await waitFor('the app\'s process group to be gone (SIGKILL sent at exit)', () => !groupAlive(started.pid), 5_000, 50);
   });
 });

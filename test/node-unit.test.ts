@@ -13,4 +13,7 @@ test('node-demo-app: unit tests pass (npm test -w apps/node)', { timeout: 10 * 6
   const pass = /^# pass (\d+)$/m.exec(r.stdout);
   assert.ok(pass && Number(pass[1]) > 0, `no passing test reported\n${out.slice(-5000)}`);
   assert.match(r.stdout, /^# fail 0$/m);
+  // a skipped or todo test would otherwise count as a pass
+  assert.match(r.stdout, /^# skipped 0$/m, `a test was skipped\n${out.slice(-5000)}`);
+  assert.match(r.stdout, /^# todo 0$/m, `a test is marked todo\n${out.slice(-5000)}`);
 });

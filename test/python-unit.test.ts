@@ -19,4 +19,6 @@ test('python-demo-app: pytest route tests pass (no instrumentation)', { timeout:
   assert.equal(r.code, 0, `pytest exited with ${r.code ?? r.signal}\n${r.stdout}\n${r.stderr}`);
   assert.match(r.stdout, /\d+ passed/);
   assert.doesNotMatch(r.stdout, /\d+ (failed|error)/);
+  // a skipped (or expected-to-fail) test would otherwise count as a pass
+  assert.doesNotMatch(r.stdout, /\d+ (skipped|xfailed|xpassed)/, `pytest reported skipped or expected-to-fail tests:\n${r.stdout}`);
 });

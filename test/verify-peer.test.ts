@@ -15,8 +15,9 @@ import { createContext, defaultProvisioningFile, verify } from '../src/verify/ru
 import { renderTable } from '../src/verify/report.js';
 import { compareLines, setRegexMode, snapshot } from '../src/verify/tour.js';
 import { goApp } from './apps/go.js';
-import { freePort, launchApp, waitFor, type LaunchedApp } from './harness/launcher.js';
-import { startOtlpReceiver, type OtlpReceiver } from './harness/otlp-receiver.js';
+import { startAppWithPeers, type AppWithPeers } from './harness/app-with-peers.js';
+import { freePort, waitFor } from './harness/launcher.js';
+import type { OtlpReceiver } from './harness/otlp-receiver.js';
 import { startPrometheus, type PrometheusPeer } from './harness/prometheus.js';
 import { loadFixtures, RECORDED_END_SEC, serveFixtures, type FixtureServer } from './verify/fixture-server.js';
 
@@ -106,26 +107,20 @@ async function replaySpanMetrics(peer: PrometheusPeer): Promise<void> {
 }
 
 describe('verify --direct against the Prometheus peer fed by the Go demo app', { skip }, () => {
+  let peers: AppWithPeers;
   let peer: PrometheusPeer;
   let otlp: OtlpReceiver;
-  let app: LaunchedApp;
   let appUrl: string;
   let closed: string;
   const latency: Record<string, number> = {};
 
   before(async () => {
-    peer = await startPrometheus();
-    otlp = await startOtlpReceiver({ prometheusUrl: peer.url });
+    peers = await startAppWithPeers(goApp);
+    ({ prom: peer, otlp, base: appUrl } = peers);
     closed = `http://127.0.0.1:${await freePort()}`;
-    await goApp.prepare();
-    const port = await freePort();
-    appUrl = `http://127.0.0.1:${port}`;
-    app = await launchApp(goApp.launch({ port, otlpUrl: otlp.url, pyroscopeUrl: closed }));
   });
   after(async () => {
-    await app?.stop();
-    await otlp?.close();
-    await peer?.close();
+    await peers?.close();
     const lines = Object.entries(latency).map(([k, v]) => `  ${k}: ${(v / 1000).toFixed(1)} s`);
     if (lines.length) console.log(`[verify-peer] emission -> queryable, Go app (OTEL_METRIC_EXPORT_INTERVAL=2000, OTEL_BSP/BLRP_SCHEDULE_DELAY=500):\n${lines.join('\n')}`);
   });

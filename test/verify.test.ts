@@ -11,10 +11,12 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { parse, stringify } from 'yaml';
 
-import type { CheckResult } from '../src/verify/checks.js';
+import { parseTourArgs } from '../src/commands/tour.js';
+import { shellCheck, type CheckResult } from '../src/verify/checks.js';
 import { grafanaProxyUrl, resolveEndpoints } from '../src/verify/config.js';
-import { repoRoot } from '../src/project.js';
+import { readEnv, repoRoot } from '../src/project.js';
 import { exploreUrl } from '../src/verify/links.js';
+import { traceIdOf, type LogEntry } from '../src/verify/loki.js';
 import {
   expandEnv,
   findDatasource,
@@ -23,6 +25,7 @@ import {
   parseGrafanaDatasource,
   readProvisioningFile,
   referencedUids,
+  tempoDerivedField,
   tracesToLogs,
   tracesToMetrics,
   tracesToProfiles,
@@ -312,6 +315,9 @@ describe('verify fails the right check, with the right cause, on derived variant
     for (const r of results) {
       assert.equal(r.status, 'unreachable', show([r]));
       assert.match(r.cause!, /does not answer \(ECONNREFUSED\)/);
+      // each client names itself and the flag that points it elsewhere (--direct --prometheus-url: a plain Prometheus)
+      const [, name, flag] = /^(\w+) does not answer .* For another address use (--[a-z]+-url)$/.exec(r.cause!)!;
+      assert.equal(flag, { Loki: '--loki-url', Tempo: '--tempo-url', Prometheus: '--prometheus-url', Pyroscope: '--pyroscope-url' }[name!], r.cause);
     }
   });
 });
@@ -404,10 +410,14 @@ describe('provisioning reader, substitution and Grafana paths against stack/graf
       prometheus: 'http://127.0.0.1:3001/api/datasources/proxy/uid/mimir',
       pyroscope: 'http://127.0.0.1:3001',
     });
-    const d = resolveEndpoints({ direct: true }, { LOKI_PORT: '3101' }, DEFAULT_UIDS);
+    // direct: the host ports of the repository's .env, which has no defaults behind it
+    const repoEnv = readEnv(join(repoRoot, '.env'));
+    const d = resolveEndpoints({ direct: true }, { ...repoEnv, LOKI_PORT: '3101' }, DEFAULT_UIDS);
     assert.equal(d.loki, 'http://127.0.0.1:3101');
     assert.equal(d.prometheus, 'http://127.0.0.1:9009/prometheus');
-    assert.equal(resolveEndpoints({ direct: true, prometheusUrl: 'http://127.0.0.1:9090' }, {}, DEFAULT_UIDS).prometheus, 'http://127.0.0.1:9090');
+    assert.equal(resolveEndpoints({ direct: true, prometheusUrl: 'http://127.0.0.1:9090' }, repoEnv, DEFAULT_UIDS).prometheus, 'http://127.0.0.1:9090');
+    const { MIMIR_PORT: _, ...noMimir } = repoEnv;
+    assert.throws(() => resolveEndpoints({ direct: true }, noMimir, DEFAULT_UIDS), /\.env has no value for MIMIR_PORT/);
     assert.equal(grafanaProxyUrl('http://g:3000/', 'a b'), 'http://g:3000/api/datasources/proxy/uid/a%20b');
     assert.equal(grafanaDatasourceUrl('http://g:3000', 'tempo'), 'http://g:3000/api/datasources/uid/tempo');
     assert.equal(new GrafanaPyroscopeClient('http://g:3000', 'pyroscope').base, 'http://g:3000');
@@ -456,6 +466,28 @@ describe('provisioning reader, substitution and Grafana paths against stack/graf
     const viaGrafana = fromNestedSetFrame(frame);
     assert.deepEqual(topSelfFrames(viaGrafana, 5), topSelfFrames(fg, 5));
     assert.equal(topSelfFrames(fg, 1)[0]!.frame, 'checkEmail');
+  });
+
+  it('reads a log line\'s trace id as the derived field to Tempo does (regex when matcherType is absent), for verify and tour alike', () => {
+    const df = tempoDerivedField(prov, findDatasource(prov, 'loki')!)!;
+    assert.deepEqual([df.name, df.datasourceUid], ['TraceID', 'tempo']);
+    const entry: LogEntry = { tsNs: '1', line: 'GET /slow trace_id=abc123 done', stream: {}, structuredMetadata: { trace_id: 'fromlabel' }, parsed: {} };
+    assert.equal(traceIdOf(df, entry), 'fromlabel');
+    assert.equal(traceIdOf({ matcherRegex: 'trace_id=(\\w+)' }, entry), 'abc123');
+    assert.equal(traceIdOf({ matcherType: 'regex', matcherRegex: 'abc\\d+' }, entry), 'abc123', 'no group: the whole match');
+    assert.equal(traceIdOf({ matcherType: 'label', matcherRegex: 'span_id' }, entry), undefined);
+  });
+
+  it('check names are quoted wherever they are shown to be typed; the tour rejects a malformed --app-url and has no --now', () => {
+    assert.equal(shellCheck('trace->profile'), "'trace->profile'");
+    assert.equal(shellCheck('seed-logql'), 'seed-logql');
+    assert.throws(() => parseTourArgs(['slow', '--app-url', 'demo-app']), /--app-url "demo-app": expected <service>=<url>/);
+    assert.throws(() => parseTourArgs(['slow', '--app-url', 'demo-app=']), /expected <service>=<url>/);
+    assert.throws(() => parseTourArgs(['slow', '--app-url', 'nope=http://127.0.0.1:1']), /unknown app "nope"/);
+    assert.throws(() => parseTourArgs(['slow', '--now', '1']), /Unknown option '--now'/);
+    const a = parseTourArgs(['slow', '--app-url', 'demo-app=http://127.0.0.1:1/x=y']);
+    assert.ok(!a.help);
+    assert.deepEqual(a.appOverrides, { 'demo-app': 'http://127.0.0.1:1/x=y' });
   });
 
   it('picks the span that dominates a trace by self time', async () => {

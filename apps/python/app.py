@@ -29,7 +29,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 import requests
 from flask import Flask, Response, g, jsonify, request
@@ -42,36 +42,27 @@ def _warn(message: str) -> None:
     print(f"{SERVICE_NAME}: {message}", file=sys.stderr, flush=True)
 
 
-def env_int(name: str, default: int, lo: int, hi: int) -> int:
-    """An integer setting from the environment, clamped to [lo, hi]; bad values fall back to the default."""
+N = TypeVar("N", int, float)
+
+
+def env_number(name: str, parse: Callable[[str], N], default: N, lo: N, hi: N) -> N:
+    """A number setting in [lo, hi], read with `parse` (int or float); unset or blank means the default.
+
+    As in the Go, Java and Node apps, an unparsable or out-of-range value is never clamped: it
+    falls back to the default with a warning on stderr. NaN fails the range check, so it does too.
+    """
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
     try:
-        value = int(raw)
+        value = parse(raw)
+        if lo <= value <= hi:
+            return value
     except ValueError:
-        _warn(f"ignoring {name}={raw!r}: not an integer, using {default}")
-        return default
-    if value < lo or value > hi:
-        clamped = min(max(value, lo), hi)
-        _warn(f"{name}={value} is outside {lo}..{hi}, using {clamped}")
-        return clamped
-    return value
-
-
-def env_float(name: str, default: float, lo: float, hi: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        _warn(f"ignoring {name}={raw!r}: not a number, using {default}")
-        return default
-    if not (value == value) or value < lo or value > hi:  # NaN or out of range
-        _warn(f"{name}={raw} is outside {lo}..{hi}, using {default}")
-        return default
-    return value
+        pass  # unparsable: reported below like an out-of-range value
+    kind = "an integer" if parse is int else "a number"
+    _warn(f"ignoring {name}={raw!r}: want {kind} from {lo} to {hi}, using {default}")
+    return default
 
 
 # ---------------------------------------------------------------------------------------------
@@ -97,9 +88,9 @@ def env_float(name: str, default: float, lo: float, hi: float) -> float:
 EMAIL_REGEX = r"^(\w+([-.][A-Za-z0-9]+)*){3,18}@\w+([-.][A-Za-z0-9]+)*\.\w+([-.][A-Za-z0-9]+)*$"
 SEED_SAMPLE = "rosamariachoccelahuaaranda70@gmail.comnnbbb.bbNG.bbb.n¿.?n"
 
-SLOW_LOCAL_CHARS = env_int("SLOW_LOCAL_CHARS", 13, 1, 20)
-SLOW_ITERATIONS = env_int("SLOW_ITERATIONS", 300, 1, 100_000)
-SLOW_MAX_SECONDS = env_float("SLOW_MAX_SECONDS", 20.0, 0.001, 120.0)
+SLOW_LOCAL_CHARS = env_number("SLOW_LOCAL_CHARS", int, 13, 1, 20)
+SLOW_ITERATIONS = env_number("SLOW_ITERATIONS", int, 300, 1, 100_000)
+SLOW_MAX_SECONDS = env_number("SLOW_MAX_SECONDS", float, 20.0, 0.001, 120.0)
 MAX_ITERATIONS = 100_000
 
 
@@ -143,9 +134,9 @@ def checkEmail(email: str) -> bool:  # noqa: N802 - named like the seed's Go fun
 # = 50 MiB), every byte written, the batch kept in a global; at most ALLOC_MAX_BATCHES batches
 # (default 20, ~1 GiB) are retained, the oldest is dropped first.
 # ---------------------------------------------------------------------------------------------
-ALLOC_CHUNKS = env_int("ALLOC_CHUNKS", 200, 1, 10_000)
-ALLOC_CHUNK_KIB = env_int("ALLOC_CHUNK_KIB", 256, 1, 65_536)
-ALLOC_MAX_BATCHES = env_int("ALLOC_MAX_BATCHES", 20, 1, 1_000)
+ALLOC_CHUNKS = env_number("ALLOC_CHUNKS", int, 200, 1, 10_000)
+ALLOC_CHUNK_KIB = env_number("ALLOC_CHUNK_KIB", int, 256, 1, 65_536)
+ALLOC_MAX_BATCHES = env_number("ALLOC_MAX_BATCHES", int, 20, 1, 1_000)
 
 _retained: collections.deque[list[bytearray]] = collections.deque(maxlen=ALLOC_MAX_BATCHES)
 _retained_lock = threading.Lock()
@@ -313,7 +304,7 @@ def allocHandler() -> Any:  # noqa: N802
     return jsonify(route="/alloc", chunks=ALLOC_CHUNKS, chunk_kib=ALLOC_CHUNK_KIB, **result)
 
 
-CHAIN_TIMEOUT_SECONDS = env_float("CHAIN_TIMEOUT_SECONDS", 30.0, 0.1, 600.0)
+CHAIN_TIMEOUT_SECONDS = env_number("CHAIN_TIMEOUT_SECONDS", float, 30.0, 0.1, 600.0)
 
 
 @app.get("/chain")
@@ -444,7 +435,7 @@ def _on_sigterm(signum: int, _frame: Any) -> None:
 
 
 def main() -> None:
-    port = env_int("PORT", 18082, 1, 65_535)
+    port = env_number("PORT", int, 18082, 1, 65_535)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # our request log replaces its access log
     signal.signal(signal.SIGTERM, _on_sigterm)
@@ -454,8 +445,8 @@ def main() -> None:
         except ValueError as exc:
             _warn(f"{exc}; using {DEFAULT_TRAFFIC_MIX}")
             mix = parse_traffic_mix(DEFAULT_TRAFFIC_MIX)
-        rps = env_float("TRAFFIC_RPS", 1.0, 0.01, 100.0)
-        concurrency = env_int("TRAFFIC_CONCURRENCY", 2, 1, 64)
+        rps = env_number("TRAFFIC_RPS", float, 1.0, 0.01, 100.0)
+        concurrency = env_number("TRAFFIC_CONCURRENCY", int, 2, 1, 64)
         start_traffic_generator(f"http://127.0.0.1:{port}", rps, concurrency, mix)
         traffic = f"on ({rps} rps, concurrency {concurrency})"
     else:

@@ -1,10 +1,9 @@
 // `lgtmp tour slow`: the seed's "why is /slow slow?" walkthrough on live data, then the fix.
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { parseDuration, parseTime } from '../verify/config.js';
-import { readEnv, repoRoot } from '../project.js';
-import { createContext } from '../verify/run.js';
+import { envFile, readEnv } from '../project.js';
+import { endpointFlags, endpointOptions, parseDuration } from '../verify/config.js';
+import { createContext, type VerifyOptions } from '../verify/run.js';
 import { appUrls, compareLines, setRegexMode, snapshot, tellStory, type TourStep } from '../verify/tour.js';
 
 export const summary = 'tour slow: the seed\'s "why is /slow slow" walkthrough on live data, then the fix';
@@ -24,55 +23,94 @@ Options:
   --revert             only switch every app back to the bad regex (mode=bad)
   --no-fix             tell the story only
   --direct             query the backends directly instead of through Grafana (see lgtmp verify)
-  --app-url <svc=url>  an app's base URL (default http://127.0.0.1:<port from .env>)
+  --app-url <svc=url>  an app's base URL (repeatable; default http://127.0.0.1:<port from .env>)
   --since <duration>   how far back to look for the story (default 30m)
   --json               machine-readable output
   --grafana-url, --loki-url, --tempo-url, --prometheus-url, --pyroscope-url, --provisioning,
-  --env-file, --now    as for lgtmp verify
-  -h, --help`;
+  --env-file           as for lgtmp verify
+  -h, --help
+Exit status: 0 when the story is told and the fix lowered a /slow p95 (--no-fix: the story;
+--revert: an app switched back), 1 otherwise, 2 on bad usage.`;
+
+interface TourArgs {
+  help: false;
+  json: boolean;
+  svc: string;
+  revert: boolean;
+  noFix: boolean;
+  waitMs: number;
+  env: Record<string, string>;
+  /** --app-url overrides by service */
+  appOverrides: Record<string, string>;
+  opts: VerifyOptions;
+}
+
+export function parseTourArgs(argv: string[]): TourArgs | { help: true } {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      ...endpointOptions,
+      service: { type: 'string' },
+      wait: { type: 'string' },
+      revert: { type: 'boolean' },
+      'no-fix': { type: 'boolean' },
+      'app-url': { type: 'string', multiple: true },
+      since: { type: 'string' },
+      json: { type: 'boolean' },
+      provisioning: { type: 'string' },
+      'env-file': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) return { help: true };
+  if (positionals.length !== 1 || positionals[0] !== 'slow') {
+    throw new Error(positionals.length === 0 ? 'which tour? (only: slow)' : `unknown tour "${positionals.join(' ')}" (only: slow)`);
+  }
+  const waitMs = values.wait ? parseDuration(values.wait) : 120_000;
+  if (waitMs < 30_000) throw new Error('--wait must be at least 30s (it is also the comparison window)');
+  const env = readEnv(values['env-file'] ?? envFile);
+  const apps = Object.keys(appUrls(env));
+  const appOverrides: Record<string, string> = {};
+  for (const a of values['app-url'] ?? []) {
+    const eq = a.indexOf('=');
+    if (eq < 1 || eq === a.length - 1) throw new Error(`--app-url "${a}": expected <service>=<url>, e.g. demo-app=http://127.0.0.1:8080`);
+    const svc = a.slice(0, eq);
+    if (!apps.includes(svc)) throw new Error(`--app-url "${a}": unknown app "${svc}" (apps: ${apps.join(', ')})`);
+    appOverrides[svc] = a.slice(eq + 1);
+  }
+  return {
+    help: false,
+    json: values.json ?? false,
+    svc: values.service ?? 'demo-app',
+    revert: values.revert ?? false,
+    noFix: values['no-fix'] ?? false,
+    waitMs,
+    env,
+    appOverrides,
+    opts: {
+      ...endpointFlags(values),
+      provisioningFile: values.provisioning,
+      envFile: values['env-file'],
+      sinceMs: values.since ? parseDuration(values.since) : undefined,
+    },
+  };
+}
 
 export async function run(argv: string[]): Promise<number> {
-  let values: Record<string, string | boolean | string[] | undefined>;
-  let positionals: string[];
+  let args: ReturnType<typeof parseTourArgs>;
   try {
-    ({ values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        service: { type: 'string' },
-        wait: { type: 'string' },
-        revert: { type: 'boolean' },
-        'no-fix': { type: 'boolean' },
-        direct: { type: 'boolean' },
-        'app-url': { type: 'string', multiple: true },
-        since: { type: 'string' },
-        json: { type: 'boolean' },
-        'grafana-url': { type: 'string' },
-        'loki-url': { type: 'string' },
-        'tempo-url': { type: 'string' },
-        'prometheus-url': { type: 'string' },
-        'pyroscope-url': { type: 'string' },
-        provisioning: { type: 'string' },
-        'env-file': { type: 'string' },
-        now: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-    if (values['help']) {
-      process.stdout.write(HELP + '\n');
-      return 0;
-    }
-    if (positionals.length !== 1 || positionals[0] !== 'slow') throw new Error(positionals.length === 0 ? 'which tour? (only: slow)' : `unknown tour "${positionals.join(' ')}" (only: slow)`);
+    args = parseTourArgs(argv);
   } catch (err) {
     process.stderr.write(`lgtmp tour: ${err instanceof Error ? err.message : String(err)}\n\n${HELP}\n`);
     return 2;
   }
-  const str = (k: string) => values[k] as string | undefined;
-  const json = Boolean(values['json']);
-  const svc = str('service') ?? 'demo-app';
-  const env = readEnv(str('env-file') ?? join(repoRoot, '.env'));
-  const overrides = Object.fromEntries(((values['app-url'] as string[] | undefined) ?? []).map((s) => [s.slice(0, s.indexOf('=')), s.slice(s.indexOf('=') + 1)]));
-  const apps = appUrls(env, overrides);
+  if (args.help) {
+    process.stdout.write(HELP + '\n');
+    return 0;
+  }
+  const { json, svc, waitMs } = args;
+  const apps = appUrls(args.env, args.appOverrides);
   const print = (s: string) => {
     if (!json) process.stdout.write(s + '\n');
   };
@@ -82,44 +120,32 @@ export async function run(argv: string[]): Promise<number> {
     if (st.link) print(`   open: ${st.link}`);
   };
 
-  if (values['revert']) {
+  if (args.revert) {
     const res = await setRegexMode(apps, 'bad');
     if (json) process.stdout.write(JSON.stringify({ revert: res }, null, 2) + '\n');
     for (const r of res) print(`${r.service.padEnd(16)} ${r.url.padEnd(24)} ${r.ok ? `mode=${r.mode}` : r.error}`);
     return res.some((r) => r.ok) ? 0 : 1;
   }
 
-  let waitMs: number;
   let setup: Awaited<ReturnType<typeof createContext>>;
   try {
-    waitMs = str('wait') ? parseDuration(str('wait')!) : 120_000;
-    if (waitMs < 30_000) throw new Error('--wait must be at least 30s (it is also the comparison window)');
-    setup = await createContext({
-      direct: Boolean(values['direct']),
-      grafanaUrl: str('grafana-url'),
-      lokiUrl: str('loki-url'),
-      tempoUrl: str('tempo-url'),
-      prometheusUrl: str('prometheus-url'),
-      pyroscopeUrl: str('pyroscope-url'),
-      provisioningFile: str('provisioning'),
-      envFile: str('env-file'),
-      sinceMs: str('since') ? parseDuration(str('since')!) : undefined,
-      nowMs: str('now') ? parseTime(str('now')!) : undefined,
-    });
+    setup = await createContext(args.opts, args.env);
   } catch (err) {
     process.stderr.write(`lgtmp tour: ${err instanceof Error ? err.message : String(err)}\n`);
-    return values['direct'] ? 1 : (process.stderr.write('Is Grafana up (lgtmp up)? --direct reads the settings from stack/grafana.\n'), 1);
+    if (!args.opts.direct) process.stderr.write('Is Grafana up (lgtmp up)? --direct reads the settings from stack/grafana.\n');
+    return 1;
   }
   const { ctx } = setup;
   print(`lgtmp tour slow: why is /slow slow? (${svc})`);
   const story = await tellStory(ctx, svc);
   story.steps.forEach((st, i) => printStep(i + 1, st));
   const report: Record<string, unknown> = { service: svc, story: story.steps };
-  if (values['no-fix']) {
+  if (args.noFix) {
     if (json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
     return story.ok ? 0 : 1;
   }
 
+  // No --now for the tour: the fix changes the running apps, so before and after are windows of the clock's now.
   const services = Object.keys(apps);
   const fixAt = Date.now();
   const before = await snapshot({ ...ctx, nowMs: fixAt }, services, waitMs, fixAt);

@@ -1,13 +1,17 @@
 // `lgtmp verify`: prove every correlation of the demo on the running stack.
 import { parseArgs } from 'node:util';
 
-import { SERVICES } from '../verify/checks.js';
-import { parseDuration, parseTime } from '../verify/config.js';
+import { SERVICES, shellCheck } from '../verify/checks.js';
+import { endpointFlags, endpointOptions, parseDuration, parseTime } from '../verify/config.js';
 import { UnreachableError } from '../verify/http.js';
-import { renderJson, renderTable, summarize } from '../verify/report.js';
+import { renderJson, renderTable, summarize, wrap } from '../verify/report.js';
 import { CHECK_NAMES, createContext, verify, type VerifyOptions } from '../verify/run.js';
 
 export const summary = 'prove every Logs/Traces/Metrics/Profiles correlation on live data (table, --json, --wait)';
+
+const INDENT = ' '.repeat(25);
+/** A list for the help text: comma separated, wrapped under the option texts within 100 columns. */
+const helpList = (items: readonly string[]) => wrap(items.join(', '), 100 - INDENT.length).join(`\n${INDENT}`);
 
 export const HELP = `Usage: lgtmp verify [options]
 
@@ -19,8 +23,10 @@ By default through Grafana (which proves the provisioning too); --direct asks th
 Options:
   --direct               query Loki/Tempo/Mimir/Pyroscope on their host ports, read provisioning
                          from stack/grafana/provisioning/datasources/datasources.yaml
-  --service <name>       only this service (repeatable, or comma separated): ${SERVICES.join(', ')}
-  --check <name>         only this check (repeatable): ${CHECK_NAMES.join(', ')}
+  --service <name>       only this service (repeatable, or comma separated):
+                         ${helpList(SERVICES)}
+  --check <name>         only this check (repeatable, or comma separated; quote names with >):
+                         ${helpList(CHECK_NAMES.map(shellCheck))}
   --since <duration>     look back this far (default 30m)
   --wait <duration>      retry the checks that don't pass until they do or the time is up
   --json                 machine-readable output
@@ -30,28 +36,24 @@ Options:
   --prometheus-url <url>   has its API at the root)
   --pyroscope-url <url>
   --provisioning <file>  read the datasource settings from this file instead
-  --env-file <file>      default: the repository's .env
+  --env-file <file>      default: $LGTMP_ENV_FILE, else the repository's .env
   --now <time>           evaluate as if it were this time (unix seconds or ISO), for recordings
   -h, --help
-Exit status: 0 when every check passes, 1 otherwise, 2 on bad usage.`;
+Exit status: 0 when every check passes, 1 otherwise, 2 on bad usage.
+
+Example: lgtmp verify --service demo-app --check 'trace->profile'`;
 
 export function parseVerifyArgs(argv: string[]): { opts: VerifyOptions; json: boolean; help: boolean } {
   const { values } = parseArgs({
     args: argv,
     allowPositionals: false,
     options: {
-      direct: { type: 'boolean' },
+      ...endpointOptions,
       service: { type: 'string', multiple: true },
       check: { type: 'string', multiple: true },
       since: { type: 'string' },
       wait: { type: 'string' },
       json: { type: 'boolean' },
-      'grafana-url': { type: 'string' },
-      'loki-url': { type: 'string' },
-      'tempo-url': { type: 'string' },
-      'prometheus-url': { type: 'string' },
-      'mimir-url': { type: 'string' },
-      'pyroscope-url': { type: 'string' },
       provisioning: { type: 'string' },
       'env-file': { type: 'string' },
       now: { type: 'string' },
@@ -60,22 +62,17 @@ export function parseVerifyArgs(argv: string[]): { opts: VerifyOptions; json: bo
   });
   const list = (v: string[] | undefined) => (v ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
   const checks = list(values.check);
-  for (const c of checks) if (!CHECK_NAMES.includes(c)) throw new Error(`unknown check "${c}" (checks: ${CHECK_NAMES.join(', ')})`);
+  for (const c of checks) if (!CHECK_NAMES.includes(c)) throw new Error(`unknown check "${c}" (checks: ${CHECK_NAMES.map(shellCheck).join(', ')})`);
   return {
     json: values.json ?? false,
     help: values.help ?? false,
     opts: {
-      direct: values.direct ?? false,
+      ...endpointFlags(values),
       services: list(values.service),
       checks,
       sinceMs: values.since ? parseDuration(values.since) : undefined,
       waitMs: values.wait ? parseDuration(values.wait) : undefined,
       nowMs: values.now ? parseTime(values.now) : undefined,
-      grafanaUrl: values['grafana-url'],
-      lokiUrl: values['loki-url'],
-      tempoUrl: values['tempo-url'],
-      prometheusUrl: values['prometheus-url'] ?? values['mimir-url'],
-      pyroscopeUrl: values['pyroscope-url'],
       provisioningFile: values.provisioning,
       envFile: values['env-file'],
     },

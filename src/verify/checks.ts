@@ -1,22 +1,24 @@
 // The checks of `lgtmp verify`: every correlation of the seed's click path, proved on live data
 // with the provisioned settings, each returning what it saw (evidence), why it failed (cause)
 // and the Grafana page a person would open (link).
-import { clampToNow, findSlowSpan, getTrace, memo, slowQuery, type VerifyContext } from './context.js';
+import { services as composeServices } from '../project.js';
+import { clampToNow, findSlowSpan, getTrace, memo, p95Query, slowLogQuery, slowQuery, type VerifyContext } from './context.js';
 import { HttpError, UnreachableError } from './http.js';
-import { entryLabel, type LogEntry } from './loki.js';
+import { entryLabel, logMessage, matcherOf, traceIdOf, type LogEntry } from './loki.js';
 import * as links from './links.js';
 import {
   derivedFields,
   exemplarDestinations,
   findDatasource,
+  tempoDerivedField,
   tracesToLogs,
   tracesToMetrics,
   tracesToProfiles,
   type DatasourceSettings,
 } from './provisioning.js';
-import { inclusiveShare, REGEX_WORK, topSelfFrames, type FlameGraph } from './pyroscope.js';
+import { inclusiveShare, REGEX_WORK, topSelfFrames, type FlameGraph, type ProfileType } from './pyroscope.js';
 import { traceToLogsQuery, traceToMetricsQueries, traceToProfilesQuery } from './substitute.js';
-import type { Span } from './tempo.js';
+import { rootSpan, spanTag } from './tempo.js';
 
 export type Status = 'pass' | 'fail' | 'unreachable';
 
@@ -29,7 +31,8 @@ export interface CheckResult {
   link: string;
 }
 
-export const SERVICES = ['demo-app', 'java-demo-app', 'python-demo-app', 'node-demo-app'] as const;
+/** The demo apps, the services every check runs for. */
+export const SERVICES: readonly string[] = composeServices.filter((s) => s.kind === 'app').map((s) => s.name);
 
 /** The /chain call graph of the demo: node -> go -> java -> python. Keyed by client. */
 export const EDGES: Record<string, string> = {
@@ -56,8 +59,6 @@ type CheckFn = (ctx: VerifyContext, svc: string, out: Out) => Promise<string>;
 
 export interface CheckDef {
   name: string;
-  /** Backends it reads (for the README and the report). */
-  needs: string[];
   appliesTo?: (svc: string) => boolean;
   run: CheckFn;
 }
@@ -81,20 +82,6 @@ function ds(ctx: VerifyContext, uid: string | undefined, what: string, type?: st
 /** Provisioned text that lost its ${...} to Grafana's environment expansion (a single $ instead of $$). */
 function eatenVariables(text: string): boolean {
   return /=""|\|= ""|\(""\)|\{\}/.test(text);
-}
-
-function logLine(e: LogEntry): string {
-  try {
-    const body = JSON.parse(e.line) as { msg?: unknown };
-    if (typeof body.msg === 'string') return body.msg;
-  } catch {
-    /* plain text */
-  }
-  return e.line;
-}
-
-function spanTag(s: Span, key: string): unknown {
-  return s.attributes[key] ?? s.resource[key];
 }
 
 function formatValue(v: number, profileTypeId: string): string {
@@ -138,11 +125,10 @@ const traces: CheckFn = async (ctx, svc, out) => {
 
 const logsToTrace: CheckFn = async (ctx, svc, out) => {
   const loki = ds(ctx, ctx.uids.loki, 'Logs -> traces', 'loki');
-  const fields = derivedFields(loki);
-  const df = fields.find((f) => f.datasourceUid && findDatasource(ctx.provisioning, f.datasourceUid)?.type === 'tempo');
+  const df = tempoDerivedField(ctx.provisioning, loki);
   if (!df) {
     throw new Fail(
-      `Loki datasource ${loki.uid}: ${fields.length} derived fields, none pointing to a Tempo datasource`,
+      `Loki datasource ${loki.uid}: ${derivedFields(loki).length} derived fields, none pointing to a Tempo datasource`,
       'no derived field links log lines to Tempo: add jsonData.derivedFields with matcherType label, matcherRegex trace_id, datasourceUid <tempo uid>',
     );
   }
@@ -152,21 +138,16 @@ const logsToTrace: CheckFn = async (ctx, svc, out) => {
       'the derived field url must be ${__value.raw} (written $${__value.raw} in provisioning: Grafana expands a single $ as an environment variable)',
     );
   }
-  const query = `{job="${svc}"} | json | route="/slow"`;
+  const query = slowLogQuery(svc);
   out.link = links.lokiLink(ctx.grafana, loki.uid, query, ctx.window.startMs, ctx.window.endMs);
   const entries = await ctx.loki.queryRange(query, ctx.window, 10);
   if (entries.length === 0) {
     throw new Fail(`${query}: no log lines`, `no /slow request logs of ${svc} in Loki (see the seed-logql check for why)`);
   }
-  const matcher = df.matcherRegex ?? 'trace_id';
-  const extract = (e: LogEntry): string | undefined => {
-    if ((df.matcherType ?? 'regex') === 'label') return entryLabel(e, matcher);
-    const m = new RegExp(matcher).exec(e.line);
-    return m ? (m[1] ?? m[0]) : undefined;
-  };
+  const matcher = matcherOf(df);
   const ids: Array<{ id: string; entry: LogEntry }> = [];
   for (const e of entries) {
-    const id = extract(e);
+    const id = traceIdOf(df, e);
     if (id && !ids.some((x) => x.id === id)) ids.push({ id, entry: e });
   }
   if (ids.length === 0) {
@@ -180,9 +161,9 @@ const logsToTrace: CheckFn = async (ctx, svc, out) => {
   for (const { id, entry } of ids) {
     const trace = await getTrace(ctx, id);
     if (trace) {
-      const root = trace.spans.find((s) => !s.parentSpanId) ?? trace.spans[0]!;
+      const root = rootSpan(trace);
       out.link = links.traceLink(ctx.grafana, df.datasourceUid!, id, ctx.window.startMs, ctx.window.endMs);
-      return `${code(query)}: log line "${short(logLine(entry), 70)}" -> derived field ${q(df.name ?? matcher)} trace_id=${id} -> Tempo trace, ${trace.spans.length} spans (${root.serviceName}: ${root.name})`;
+      return `${code(query)}: log line "${short(logMessage(entry), 70)}" -> derived field ${q(df.name ?? matcher)} trace_id=${id} -> Tempo trace, ${trace.spans.length} spans (${root.serviceName}: ${root.name})`;
     }
   }
   throw new Fail(
@@ -237,7 +218,7 @@ const traceToLogs: CheckFn = async (ctx, svc, out) => {
         : `no log line of trace ${span.traceId} in that window: the app's request log lacks the trace id, its job label differs from the span's job tag, or spanStartTimeShift/spanEndTimeShift are too narrow (default 0)`,
     );
   }
-  return `span ${span.name} (${span.spanId}) -> ${code(lq.query)} -> ${own.length} line(s): "${short(logLine(own[0]!), 70)}"`;
+  return `span ${span.name} (${span.spanId}) -> ${code(lq.query)} -> ${own.length} line(s): "${short(logMessage(own[0]!), 70)}"`;
 };
 
 // 4. trace -> metrics
@@ -362,7 +343,6 @@ const traceToProfiles: CheckFn = async (ctx, svc, out) => {
 // 6. metrics -> traces: exemplars
 
 const durationBuckets = (svc: string) => `http_server_request_duration_seconds_bucket{job="${svc}"}`;
-const p95Query = (svc: string) => `histogram_quantile(0.95, sum by (le, http_route) (rate(http_server_request_duration_seconds_bucket{job="${svc}"}[5m])))`;
 
 const exemplarsOf = (ctx: VerifyContext, svc: string) => memo(ctx, `exemplars:${svc}`, () => ctx.prom.exemplars(durationBuckets(svc), ctx.window.startMs, ctx.window.endMs));
 
@@ -431,7 +411,7 @@ const exemplarToTrace: CheckFn = async (ctx, svc, out) => {
   for (const [i, r] of ids.entries()) {
     const trace = await getTrace(ctx, r.traceId);
     if (trace) {
-      const root = trace.spans.find((s) => !s.parentSpanId) ?? trace.spans[0]!;
+      const root = rootSpan(trace);
       out.link = links.traceLink(ctx.grafana, dest, r.traceId, r.timestampMs - 60_000, r.timestampMs + 60_000);
       return `exemplar ${r.label}=${r.traceId} (${r.route}) -> Tempo trace, ${trace.spans.length} spans (${root.serviceName}: ${root.name}); ${i + 1} of ${ids.length} ids looked up`;
     }
@@ -473,7 +453,7 @@ const seedLogql: CheckFn = async (ctx, svc, out) => {
   const lokiUid = ctx.uids.loki;
   const qJob = `{job="${svc}"}`;
   const qErr = `{job="${svc}"} |= "error"`;
-  const qSlow = `{job="${svc}"} | json | route="/slow"`;
+  const qSlow = slowLogQuery(svc);
   out.link = links.lokiLink(ctx.grafana, lokiUid, qSlow, ctx.window.startMs, ctx.window.endMs);
   const job = await ctx.loki.queryRange(qJob, ctx.window, 10);
   if (job.length === 0) {
@@ -493,7 +473,7 @@ const seedLogql: CheckFn = async (ctx, svc, out) => {
     const jsonish = job.some((e) => e.line.trim().startsWith('{'));
     throw new Fail(
       `${qJob}: ${job.length} lines, ${qSlow}: none`,
-      jsonish ? `no /slow requests of ${svc} in the window (traffic generator off?)` : `the log bodies of ${svc} aren't JSON with a "route" key, so | json | route="/slow" matches nothing`,
+      jsonish ? `no /slow requests of ${svc} in the window (traffic generator off?)` : `the log bodies of ${svc} aren't JSON with a "route" key, so ${code(qSlow)} matches nothing`,
     );
   }
   const n = (x: LogEntry[]) => `${x.length}${x.length >= 10 ? '+' : ''}`;
@@ -539,6 +519,17 @@ const SEED_TYPES: Record<string, Array<{ name: string; sampleType: string }>> = 
   ],
 };
 
+/** A service's flame graph of one profile type over the window: its total, a summary (type, total, top frame) and its link. */
+async function windowProfile(ctx: VerifyContext, selector: string, t: ProfileType): Promise<{ total: number; summary: string; link: string }> {
+  const fg = await ctx.pyro.flameGraph({ profileTypeId: t.id, labelSelector: selector, startMs: ctx.window.startMs, endMs: ctx.window.endMs, maxNodes: 64 });
+  const top = topSelfFrames(fg, 1)[0];
+  return {
+    total: fg.total,
+    summary: `${t.name}:${t.sampleType} ${formatValue(fg.total, t.id)}${top ? `, top ${short(top.frame, 40)} ${pct(top.share)}` : ''}`,
+    link: links.profileLink(ctx.grafana, ctx.uids.pyroscope, { profileTypeId: t.id, labelSelector: selector }, ctx.window.startMs, ctx.window.endMs),
+  };
+}
+
 const seedProfiles: CheckFn = async (ctx, svc, out) => {
   const selector = `{service_name="${svc}"}`;
   const types = await ctx.pyro.profileTypes(ctx.window.startMs, ctx.window.endMs);
@@ -554,11 +545,10 @@ const seedProfiles: CheckFn = async (ctx, svc, out) => {
   if (!wanted) {
     // the other apps: a CPU profile, or wall time where the profiler records that (Node)
     for (const t of types.filter((x) => x.name === 'process_cpu' || x.name === 'wall')) {
-      const fg = await ctx.pyro.flameGraph({ profileTypeId: t.id, labelSelector: selector, startMs: ctx.window.startMs, endMs: ctx.window.endMs, maxNodes: 64 });
-      if (fg.total <= 0) continue;
-      out.link = links.profileLink(ctx.grafana, ctx.uids.pyroscope, { profileTypeId: t.id, labelSelector: selector }, ctx.window.startMs, ctx.window.endMs);
-      const top = topSelfFrames(fg, 1)[0];
-      return `${t.name}:${t.sampleType} ${formatValue(fg.total, t.id)}${top ? `, top ${short(top.frame, 40)} ${pct(top.share)}` : ''}`;
+      const p = await windowProfile(ctx, selector, t);
+      if (p.total <= 0) continue;
+      out.link = p.link;
+      return p.summary;
     }
     throw new Fail(`no CPU or wall profile of ${svc} (Pyroscope has types: ${types.map((x) => x.id).join(', ') || 'none'})`, `${svc} pushes no CPU profiles: start its profiler with CPU (or wall) profiling on`);
   }
@@ -572,11 +562,10 @@ const seedProfiles: CheckFn = async (ctx, svc, out) => {
           : `${svc} pushes no CPU profiles: start the profiler with CPU profiling on`,
       );
     }
-    const fg = await ctx.pyro.flameGraph({ profileTypeId: t.id, labelSelector: selector, startMs: ctx.window.startMs, endMs: ctx.window.endMs, maxNodes: 64 });
-    if (fg.total <= 0) throw new Fail(`${t.id}${selector}: empty flame graph`, `${svc} has no ${t.sampleType} samples in the window`);
-    if (parts.length === 0) out.link = links.profileLink(ctx.grafana, ctx.uids.pyroscope, { profileTypeId: t.id, labelSelector: selector }, ctx.window.startMs, ctx.window.endMs);
-    const top = topSelfFrames(fg, 1)[0];
-    parts.push(`${t.name}:${t.sampleType} ${formatValue(fg.total, t.id)}${top ? `, top ${short(top.frame, 40)} ${pct(top.share)}` : ''}`);
+    const p = await windowProfile(ctx, selector, t);
+    if (p.total <= 0) throw new Fail(`${t.id}${selector}: empty flame graph`, `${svc} has no ${t.sampleType} samples in the window`);
+    if (parts.length === 0) out.link = p.link;
+    parts.push(p.summary);
   }
   return parts.join('; ');
 };
@@ -584,18 +573,53 @@ const seedProfiles: CheckFn = async (ctx, svc, out) => {
 // ---------------------------------------------------------------------------------------------
 
 export const CHECKS: CheckDef[] = [
-  { name: 'traces', needs: ['tempo'], run: traces },
-  { name: 'logs->trace', needs: ['loki', 'tempo'], run: logsToTrace },
-  { name: 'trace->logs', needs: ['tempo', 'loki'], run: traceToLogs },
-  { name: 'trace->metrics', needs: ['tempo', 'mimir'], run: traceToMetrics },
-  { name: 'trace->profile', needs: ['tempo', 'pyroscope'], run: traceToProfiles },
-  { name: 'exemplars', needs: ['mimir'], run: exemplars },
-  { name: 'exemplar->trace', needs: ['mimir', 'tempo'], run: exemplarToTrace },
-  { name: 'service-graph', needs: ['mimir', 'tempo'], appliesTo: (svc) => svc in EDGES, run: serviceGraph },
-  { name: 'seed-logql', needs: ['loki'], run: seedLogql },
-  { name: 'seed-promql', needs: ['mimir'], run: seedPromql },
-  { name: 'seed-profiles', needs: ['pyroscope'], run: seedProfiles },
+  { name: 'traces', run: traces },
+  { name: 'logs->trace', run: logsToTrace },
+  { name: 'trace->logs', run: traceToLogs },
+  { name: 'trace->metrics', run: traceToMetrics },
+  { name: 'trace->profile', run: traceToProfiles },
+  { name: 'exemplars', run: exemplars },
+  { name: 'exemplar->trace', run: exemplarToTrace },
+  { name: 'service-graph', appliesTo: (svc) => svc in EDGES, run: serviceGraph },
+  { name: 'seed-logql', run: seedLogql },
+  { name: 'seed-promql', run: seedPromql },
+  { name: 'seed-profiles', run: seedProfiles },
 ];
+
+/** A check name as it must be typed in a shell: names with ">" need quotes, or the shell redirects. */
+export const shellCheck = (name: string) => (/^[\w-]+$/.test(name) ? name : `'${name}'`);
+
+/** What an error means for a check: its status, what was seen, and the most likely cause. */
+export function explainError(err: unknown): { status: Status; evidence: string; cause: string } {
+  if (err instanceof Fail) return { status: 'fail', evidence: err.evidence, cause: err.why };
+  if (err instanceof UnreachableError) {
+    const viaGrafana = /\/api\/(datasources|ds)\//.test(err.url);
+    return {
+      status: 'unreachable',
+      evidence: err.message,
+      cause: viaGrafana
+        ? `Grafana could not reach the backend (${err.detail}): is the stack up (lgtmp up) and healthy (lgtmp status)?`
+        : /HTTP 503/.test(err.detail)
+          ? `${err.backend} is not ready yet (Pyroscope needs about a minute after start): retry with --wait`
+          : `${err.backend} does not answer (${err.detail}): is the stack up (lgtmp up)? For another address use ${err.flag}`,
+    };
+  }
+  if (err instanceof HttpError) {
+    return {
+      status: 'fail',
+      evidence: short(err.message, 300),
+      cause:
+        err.status === 404 && /\/api\/datasources\//.test(err.url)
+          ? 'Grafana has no such datasource uid: provisioning not loaded'
+          : err.status === 404
+            ? `${err.backend} has no such API path: wrong base URL?${err.backend === 'Mimir' ? ' (Mimir serves the Prometheus API under /prometheus)' : ''}`
+            : err.status === 400
+              ? `${err.backend} rejected the query: ${short(err.body.trim(), 160)}`
+              : `${err.backend} answered HTTP ${err.status}`,
+    };
+  }
+  return { status: 'fail', evidence: err instanceof Error ? err.message : String(err), cause: 'unexpected error' };
+}
 
 export async function runCheck(ctx: VerifyContext, def: CheckDef, svc: string): Promise<CheckResult> {
   const out: Out = { link: '' };
@@ -603,40 +627,7 @@ export async function runCheck(ctx: VerifyContext, def: CheckDef, svc: string): 
     const evidence = await def.run(ctx, svc, out);
     return { check: def.name, service: svc, status: 'pass', evidence, link: out.link };
   } catch (err) {
-    if (err instanceof Fail) return { check: def.name, service: svc, status: 'fail', evidence: err.evidence, cause: err.why, link: out.link };
-    if (err instanceof UnreachableError) {
-      const viaGrafana = /\/api\/(datasources|ds)\//.test(err.url);
-      return {
-        check: def.name,
-        service: svc,
-        status: 'unreachable',
-        evidence: err.message,
-        cause: viaGrafana
-          ? `Grafana could not reach the backend (${err.detail}): is the stack up (lgtmp up) and healthy (lgtmp status)?`
-          : /HTTP 503/.test(err.detail)
-            ? `${err.backend} is not ready yet (Pyroscope needs about a minute after start): retry with --wait`
-            : `${err.backend} does not answer (${err.detail}): is the stack up (lgtmp up)? For another address use --${err.backend.toLowerCase().replace(/^mimir$/, 'prometheus')}-url`,
-        link: out.link,
-      };
-    }
-    if (err instanceof HttpError) {
-      return {
-        check: def.name,
-        service: svc,
-        status: 'fail',
-        evidence: short(err.message, 300),
-        cause:
-          err.status === 404 && /\/api\/datasources\//.test(err.url)
-            ? 'Grafana has no such datasource uid: provisioning not loaded'
-            : err.status === 404
-              ? `${err.backend} has no such API path: wrong base URL?${err.backend === 'Mimir' ? ' (Mimir serves the Prometheus API under /prometheus)' : ''}`
-              : err.status === 400
-              ? `${err.backend} rejected the query: ${short(err.body.trim(), 160)}`
-              : `${err.backend} answered HTTP ${err.status}`,
-        link: out.link,
-      };
-    }
-    return { check: def.name, service: svc, status: 'fail', evidence: err instanceof Error ? err.message : String(err), cause: 'unexpected error', link: out.link };
+    return { check: def.name, service: svc, ...explainError(err), link: out.link };
   }
 }
 

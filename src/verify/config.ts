@@ -1,5 +1,6 @@
 // The base URL of every backend, either direct (host ports from .env) or through Grafana's
-// datasource proxy, and the time flags verify and tour share.
+// datasource proxy, the flags that choose them, and the time flags verify and tour share.
+import { findService, hostPort } from '../project.js';
 
 export interface Endpoints {
   mode: 'grafana' | 'direct';
@@ -26,6 +27,37 @@ export interface DatasourceUids {
   pyroscope: string;
 }
 
+/** The parseArgs options of the endpoint flags (verify and tour); endpointFlags reads their values. */
+export const endpointOptions = {
+  direct: { type: 'boolean' },
+  'grafana-url': { type: 'string' },
+  'loki-url': { type: 'string' },
+  'tempo-url': { type: 'string' },
+  'prometheus-url': { type: 'string' },
+  'pyroscope-url': { type: 'string' },
+} as const;
+
+type EndpointValues = { direct?: boolean } & { [K in Exclude<keyof typeof endpointOptions, 'direct'>]?: string };
+
+export function endpointFlags(values: EndpointValues): EndpointFlags {
+  return {
+    direct: values.direct ?? false,
+    grafanaUrl: values['grafana-url'],
+    lokiUrl: values['loki-url'],
+    tempoUrl: values['tempo-url'],
+    prometheusUrl: values['prometheus-url'],
+    pyroscopeUrl: values['pyroscope-url'],
+  };
+}
+
+/** A compose service on its host port from .env. */
+const onHost = (env: Record<string, string>, service: string) => `http://127.0.0.1:${hostPort(env, findService(service)!.portKey)}`;
+
+/** Grafana's base URL: --grafana-url, else its host port from .env. */
+export function grafanaBase(flags: EndpointFlags, env: Record<string, string>): string {
+  return (flags.grafanaUrl ?? onHost(env, 'grafana')).replace(/\/+$/, '');
+}
+
 /** Grafana's datasource proxy for one datasource uid. */
 export function grafanaProxyUrl(grafana: string, uid: string): string {
   return `${grafana.replace(/\/+$/, '')}/api/datasources/proxy/uid/${encodeURIComponent(uid)}`;
@@ -37,16 +69,15 @@ export function grafanaProxyUrl(grafana: string, uid: string): string {
  * /api/ds/query and the datasource's resources instead, see pyroscope.ts). A flag always wins.
  */
 export function resolveEndpoints(flags: EndpointFlags, env: Record<string, string>, uids: DatasourceUids): Endpoints {
-  const port = (key: string, dflt: number) => env[key] ?? String(dflt);
-  const grafana = (flags.grafanaUrl ?? `http://127.0.0.1:${port('GRAFANA_PORT', 3000)}`).replace(/\/+$/, '');
+  const grafana = grafanaBase(flags, env);
   if (flags.direct) {
     return {
       mode: 'direct',
       grafana,
-      loki: flags.lokiUrl ?? `http://127.0.0.1:${port('LOKI_PORT', 3100)}`,
-      tempo: flags.tempoUrl ?? `http://127.0.0.1:${port('TEMPO_PORT', 3200)}`,
-      prometheus: flags.prometheusUrl ?? `http://127.0.0.1:${port('MIMIR_PORT', 9009)}/prometheus`,
-      pyroscope: flags.pyroscopeUrl ?? `http://127.0.0.1:${port('PYROSCOPE_PORT', 4040)}`,
+      loki: flags.lokiUrl ?? onHost(env, 'loki'),
+      tempo: flags.tempoUrl ?? onHost(env, 'tempo'),
+      prometheus: flags.prometheusUrl ?? `${onHost(env, 'mimir')}/prometheus`,
+      pyroscope: flags.pyroscopeUrl ?? onHost(env, 'pyroscope'),
     };
   }
   return {

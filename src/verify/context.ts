@@ -38,6 +38,12 @@ export function clampToNow(ctx: VerifyContext, fromMs: number, toMs: number): { 
 export const getTrace = (ctx: VerifyContext, traceId: string): Promise<Trace | undefined> =>
   memo(ctx, `trace:${traceId}`, () => ctx.tempo.trace(traceId));
 
+/** The seed's LogQL for a service's /slow request logs (its apps log JSON with a "route" key). */
+export const slowLogQuery = (svc: string) => `{job="${svc}"} | json | route="/slow"`;
+/** The seed's PromQL for a service's p95 latency by route. */
+export const p95Query = (svc: string) => `histogram_quantile(0.95, sum by (le, http_route) (rate(http_server_request_duration_seconds_bucket{job="${svc}"}[5m])))`;
+
+/** TraceQL for a service's /slow requests, by span name. */
 export const slowQuery = (svc: string) => `{ resource.service.name="${svc}" && name="GET /slow" }`;
 /** For instrumentations that name the span without the route (e.g. plain `GET`): route or path attributes. */
 export const slowRouteQuery = (svc: string) =>

@@ -2,14 +2,24 @@
 // kinds the checks tell apart: the backend could not be reached (UnreachableError) and the
 // backend answered with an error status (HttpError).
 
+/** Who answers at a base URL: the name messages use, and the CLI flag that points at another address. */
+export interface Backend {
+  name: string;
+  flag: string;
+}
+
 export class UnreachableError extends Error {
+  readonly backend: string;
+  readonly flag: string;
   constructor(
-    readonly backend: string,
+    who: Backend,
     readonly url: string,
     readonly detail: string,
   ) {
-    super(`${backend} not reachable at ${withoutQuery(url)}: ${detail}`);
+    super(`${who.name} not reachable at ${withoutQuery(url)}: ${detail}`);
     this.name = 'UnreachableError';
+    this.backend = who.name;
+    this.flag = who.flag;
   }
 }
 
@@ -31,14 +41,16 @@ function pathOf(url: string): string {
 }
 
 export class HttpError extends Error {
+  readonly backend: string;
   constructor(
-    readonly backend: string,
+    who: Backend,
     readonly url: string,
     readonly status: number,
     readonly body: string,
   ) {
-    super(`${backend} answered HTTP ${status} for ${pathOf(url)}: ${body.slice(0, 300).trim()}`);
+    super(`${who.name} answered HTTP ${status} for ${pathOf(url)}: ${body.slice(0, 300).trim()}`);
     this.name = 'HttpError';
+    this.backend = who.name;
   }
 }
 
@@ -62,7 +74,7 @@ export function buildUrl(base: string, path: string, params?: RequestOptions['pa
 }
 
 /** Fetch `base + path` and parse JSON. Throws UnreachableError or HttpError. */
-export async function requestJson<T>(backend: string, base: string, path: string, o: RequestOptions = {}): Promise<T> {
+export async function requestJson<T>(backend: Backend, base: string, path: string, o: RequestOptions = {}): Promise<T> {
   const text = await requestText(backend, base, path, o);
   try {
     return JSON.parse(text) as T;
@@ -71,7 +83,7 @@ export async function requestJson<T>(backend: string, base: string, path: string
   }
 }
 
-export async function requestText(backend: string, base: string, path: string, o: RequestOptions = {}): Promise<string> {
+export async function requestText(backend: Backend, base: string, path: string, o: RequestOptions = {}): Promise<string> {
   const url = buildUrl(base, path, o.params);
   const headers: Record<string, string> = { accept: 'application/json', ...(o.headers ?? {}) };
   let body: string | undefined;

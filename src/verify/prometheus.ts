@@ -1,6 +1,6 @@
 // Prometheus query API client (Mimir serves it under /prometheus; the harness's Prometheus peer
 // at the root): instant and range queries, exemplars, label values.
-import { requestJson } from './http.js';
+import { requestJson, type Backend } from './http.js';
 
 export interface Sample {
   metric: Record<string, string>;
@@ -27,7 +27,7 @@ interface ApiResponse<T> {
 export class PrometheusClient {
   constructor(
     readonly base: string,
-    readonly backend = 'Mimir',
+    readonly backend: Backend = { name: 'Mimir', flag: '--prometheus-url' },
   ) {}
 
   /** Instant query evaluated at the server's "now" (time omitted) unless timeSec is given. */
@@ -38,7 +38,7 @@ export class PrometheusClient {
       '/api/v1/query',
       { params: { query: expr, time: timeSec } },
     );
-    if (res.status !== 'success') throw new Error(`${this.backend} query error: ${res.error ?? 'unknown'}`);
+    if (res.status !== 'success') throw new Error(`${this.backend.name} query error: ${res.error ?? 'unknown'}`);
     if (res.data.resultType === 'scalar') {
       const v = res.data.result as [number, string];
       return [{ metric: {}, value: Number(v[1]) }];
@@ -56,7 +56,7 @@ export class PrometheusClient {
       '/api/v1/query_range',
       { params: { query: expr, start: startSec, end: endSec, step: stepSec } },
     );
-    if (res.status !== 'success') throw new Error(`${this.backend} query error: ${res.error ?? 'unknown'}`);
+    if (res.status !== 'success') throw new Error(`${this.backend.name} query error: ${res.error ?? 'unknown'}`);
     return res.data.result.map((r) => ({ metric: r.metric, values: r.values.map(([t, v]) => [t, Number(v)] as [number, number]) }));
   }
 
@@ -67,7 +67,7 @@ export class PrometheusClient {
       '/api/v1/query_exemplars',
       { params: { query: expr, start: Math.floor(startMs / 1000), end: Math.ceil(endMs / 1000) } },
     );
-    if (res.status !== 'success') throw new Error(`${this.backend} exemplar query error: ${res.error ?? 'unknown'}`);
+    if (res.status !== 'success') throw new Error(`${this.backend.name} exemplar query error: ${res.error ?? 'unknown'}`);
     return (res.data ?? []).map((s) => ({
       seriesLabels: s.seriesLabels,
       exemplars: (s.exemplars ?? []).map((e) => ({ labels: e.labels, value: Number(e.value), timestampMs: Math.round(e.timestamp * 1000) })),

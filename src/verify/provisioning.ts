@@ -139,7 +139,7 @@ export async function readProvisioningFromGrafana(grafana: string, uids: string[
   while (queue.length > 0) {
     const uid = queue.shift()!;
     if (seen.has(uid)) continue;
-    const json = await requestJson<unknown>('Grafana', grafana, `/api/datasources/uid/${encodeURIComponent(uid)}`).catch((err: unknown) => {
+    const json = await requestJson<unknown>({ name: 'Grafana', flag: '--grafana-url' }, grafana, `/api/datasources/uid/${encodeURIComponent(uid)}`).catch((err: unknown) => {
       if (err instanceof Error && 'status' in err && (err as { status: number }).status === 404) return undefined;
       throw err;
     });
@@ -155,7 +155,7 @@ export async function readProvisioningFromGrafana(grafana: string, uids: string[
 export function referencedUids(ds: DatasourceSettings): string[] {
   const j = ds.jsonData as Record<string, { datasourceUid?: unknown } | Array<{ datasourceUid?: unknown }> | undefined>;
   const out: unknown[] = [];
-  for (const key of ['tracesToLogsV2', 'tracesToMetrics', 'tracesToProfiles', 'serviceMap', 'lokiSearch']) {
+  for (const key of ['tracesToLogsV2', 'tracesToMetrics', 'tracesToProfiles', 'serviceMap']) {
     const v = j[key];
     if (v && !Array.isArray(v)) out.push(v.datasourceUid);
   }
@@ -221,6 +221,10 @@ export function tracesToProfiles(tempo: DatasourceSettings): TraceToProfilesOpti
 export function derivedFields(loki: DatasourceSettings): DerivedField[] {
   const v = loki.jsonData['derivedFields'];
   return Array.isArray(v) ? (v as DerivedField[]) : [];
+}
+/** The Loki datasource's derived field that links a log line to a Tempo datasource (Grafana's trace button). */
+export function tempoDerivedField(p: Provisioning, loki: DatasourceSettings): DerivedField | undefined {
+  return derivedFields(loki).find((f) => f.datasourceUid && findDatasource(p, f.datasourceUid)?.type === 'tempo');
 }
 export function exemplarDestinations(prom: DatasourceSettings): ExemplarDestination[] {
   const v = prom.jsonData['exemplarTraceIdDestinations'];

@@ -2,7 +2,7 @@
 // Pyroscope datasource has no HTTP proxy route for queries, so flame graphs go through
 // /api/ds/query (queryType "profile", the datasource backend calls SelectMergeSpanProfile or
 // SelectMergeStacktraces) and profile types / label values through the datasource's resources.
-import { requestJson } from './http.js';
+import { requestJson, type Backend } from './http.js';
 
 export interface ProfileType {
   id: string;
@@ -52,10 +52,13 @@ interface ConnectFlameGraph {
 
 /** Talks to Pyroscope itself. */
 export class DirectPyroscopeClient implements PyroscopeClient {
-  constructor(readonly base: string) {}
+  constructor(
+    readonly base: string,
+    readonly backend: Backend = { name: 'Pyroscope', flag: '--pyroscope-url' },
+  ) {}
 
   private call<T>(method: string, body: unknown): Promise<T> {
-    return requestJson<T>('Pyroscope', this.base, `/querier.v1.QuerierService/${method}`, { method: 'POST', body, headers: { 'Connect-Protocol-Version': '1' } });
+    return requestJson<T>(this.backend, this.base, `/querier.v1.QuerierService/${method}`, { method: 'POST', body, headers: { 'Connect-Protocol-Version': '1' } });
   }
 
   async profileTypes(startMs: number, endMs: number): Promise<ProfileType[]> {
@@ -113,10 +116,11 @@ export class GrafanaPyroscopeClient implements PyroscopeClient {
   constructor(
     readonly base: string,
     readonly uid: string,
+    readonly backend: Backend = { name: 'Grafana/Pyroscope', flag: '--grafana-url' },
   ) {}
 
   private resource<T>(path: string, params: Record<string, string | number>): Promise<T> {
-    return requestJson<T>('Grafana/Pyroscope', this.base, `/api/datasources/uid/${encodeURIComponent(this.uid)}/resources/${path}`, { params });
+    return requestJson<T>(this.backend, this.base, `/api/datasources/uid/${encodeURIComponent(this.uid)}/resources/${path}`, { params });
   }
 
   async profileTypes(startMs: number, endMs: number): Promise<ProfileType[]> {
@@ -129,7 +133,7 @@ export class GrafanaPyroscopeClient implements PyroscopeClient {
   }
 
   async flameGraph(q: ProfileQuery): Promise<FlameGraph> {
-    const res = await requestJson<{ results?: Record<string, { error?: string; status?: number; frames?: DataFrameJson[] }> }>('Grafana/Pyroscope', this.base, '/api/ds/query', {
+    const res = await requestJson<{ results?: Record<string, { error?: string; status?: number; frames?: DataFrameJson[] }> }>(this.backend, this.base, '/api/ds/query', {
       method: 'POST',
       body: dsQueryBody(this.uid, q),
     });

@@ -15,7 +15,8 @@ export function summarize(results: CheckResult[]): Summary {
   return { ok: results.length > 0 && results.every((r) => r.status === 'pass'), pass: count('pass'), fail: count('fail'), unreachable: count('unreachable') };
 }
 
-function wrap(text: string, width: number): string[] {
+/** Text broken into lines of at most `width` characters at spaces (a longer word gets its own line). */
+export function wrap(text: string, width: number): string[] {
   const words = text.split(' ');
   const lines: string[] = [];
   let cur = '';

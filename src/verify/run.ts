@@ -2,8 +2,8 @@
 import { join } from 'node:path';
 
 import { CHECKS, runChecks, selectedChecks, SERVICES, type CheckResult } from './checks.js';
-import { readEnv, repoRoot } from '../project.js';
-import { resolveEndpoints, type DatasourceUids, type EndpointFlags, type Endpoints } from './config.js';
+import { envFile, readEnv, repoRoot } from '../project.js';
+import { grafanaBase, resolveEndpoints, type DatasourceUids, type EndpointFlags, type Endpoints } from './config.js';
 import type { VerifyContext } from './context.js';
 import { UnreachableError } from './http.js';
 import { LokiClient } from './loki.js';
@@ -21,6 +21,7 @@ export interface VerifyOptions extends EndpointFlags {
   nowMs?: number;
   /** Provisioning file; default: Grafana's API, or the repo's file with --direct. */
   provisioningFile?: string;
+  /** .env with the host ports; default: the project's (LGTMP_ENV_FILE or the repository's). */
   envFile?: string;
   /** Keep retrying until everything passes or this much time has gone. */
   waitMs?: number;
@@ -54,10 +55,9 @@ export interface Setup {
   endpoints: Endpoints;
 }
 
-export async function createContext(o: VerifyOptions): Promise<Setup> {
-  const env = readEnv(o.envFile ?? join(repoRoot, '.env'));
-  const grafana = resolveEndpoints({ ...o, direct: true }, env, DEFAULT_UIDS).grafana;
-  const provisioning = await loadProvisioning(o, grafana);
+/** `env`: the .env contents, for a caller that has read them already. */
+export async function createContext(o: VerifyOptions, env = readEnv(o.envFile ?? envFile)): Promise<Setup> {
+  const provisioning = await loadProvisioning(o, grafanaBase(o, env));
   const uids = uidsFrom(provisioning);
   const endpoints = resolveEndpoints(o, env, uids);
   const nowMs = o.nowMs ?? Date.now();
@@ -68,7 +68,8 @@ export async function createContext(o: VerifyOptions): Promise<Setup> {
     window: { startMs: nowMs - sinceMs, endMs: nowMs },
     loki: new LokiClient(endpoints.loki),
     tempo: new TempoClient(endpoints.tempo),
-    prom: new PrometheusClient(endpoints.prometheus, o.direct && o.prometheusUrl ? 'Prometheus' : 'Mimir'),
+    // --prometheus-url with --direct points at a plain Prometheus (as in the tests), not at Mimir
+    prom: new PrometheusClient(endpoints.prometheus, { name: o.direct && o.prometheusUrl ? 'Prometheus' : 'Mimir', flag: '--prometheus-url' }),
     pyro: endpoints.mode === 'direct' || o.pyroscopeUrl ? new DirectPyroscopeClient(endpoints.pyroscope) : new GrafanaPyroscopeClient(endpoints.grafana, uids.pyroscope),
     provisioning,
     uids,

@@ -1,8 +1,8 @@
 // Grafana's variable substitution for the trace -> logs / metrics / profiles links, as its trace
 // view does it (public/app/features/explore/TraceView/createSpanLink.tsx and the Tempo result
-// transformer in Grafana 13): scoped variables `__span`, `__trace`, `__tags`, the template
-// syntaxes `$name`, `${name}`, `${name.path}`, `${name:format}`, `[[name]]`, and the time window
-// around the span with the provisioned shifts.
+// transformer in Grafana 13): scoped variables `__span` and `__tags` (not `__trace`, which no
+// provisioned query uses), the template syntaxes `$name`, `${name}`, `${name.path}`,
+// `${name:format}`, `[[name]]`, and the time window around the span with the provisioned shifts.
 import { parseDuration } from './config.js';
 import type { TraceToLogsOptions, TraceToMetricsOptions, TraceToProfilesOptions } from './provisioning.js';
 
@@ -81,10 +81,6 @@ export function spanVars(span: LinkSpan): ScopedVars {
       tags: { ...span.resource, ...span.attributes },
     },
   };
-}
-
-export function traceVars(traceId: string, name: string, durationMs: number): ScopedVars {
-  return { __trace: { traceId, name, duration: durationMs } };
 }
 
 /**

@@ -1,6 +1,6 @@
 // Tempo client: TraceQL search and trace by id (API v2), spans normalized with hex ids.
 // Tempo 3 answers 200 with {"trace":{}} for an unknown id: trace() returns undefined then.
-import { HttpError, requestJson, requestText } from './http.js';
+import { HttpError, requestJson, requestText, type Backend } from './http.js';
 import type { LinkSpan } from './substitute.js';
 
 export interface SearchHit {
@@ -55,11 +55,14 @@ interface ResourceSpans {
 }
 
 export class TempoClient {
-  constructor(readonly base: string) {}
+  constructor(
+    readonly base: string,
+    readonly backend: Backend = { name: 'Tempo', flag: '--tempo-url' },
+  ) {}
 
   /** Resolves when Tempo answers /ready (throws UnreachableError otherwise). */
   async ready(): Promise<void> {
-    await requestText('Tempo', this.base, '/ready', { timeoutMs: 5000 });
+    await requestText(this.backend, this.base, '/ready', { timeoutMs: 5000 });
   }
 
   async search(q: string, startMs: number, endMs: number, limit = 20): Promise<SearchHit[]> {
@@ -73,7 +76,7 @@ export class TempoClient {
         spanSet?: { spans?: Array<{ spanID: string }> };
         spanSets?: Array<{ spans?: Array<{ spanID: string }> }>;
       }>;
-    }>('Tempo', this.base, '/api/search', {
+    }>(this.backend, this.base, '/api/search', {
       params: { q, start: Math.floor(startMs / 1000), end: Math.ceil(endMs / 1000), limit },
     });
     return (res.traces ?? []).map((t) => ({
@@ -90,7 +93,7 @@ export class TempoClient {
   async trace(traceId: string): Promise<Trace | undefined> {
     let res: { trace?: { resourceSpans?: ResourceSpans[] }; batches?: ResourceSpans[] };
     try {
-      res = await requestJson('Tempo', this.base, `/api/v2/traces/${encodeURIComponent(traceId)}`);
+      res = await requestJson(this.backend, this.base, `/api/v2/traces/${encodeURIComponent(traceId)}`);
     } catch (err) {
       if (err instanceof HttpError && err.status === 404) return undefined;
       throw err;
@@ -156,4 +159,14 @@ function toSpans(rs: ResourceSpans): Span[] {
 export function localRoots(trace: Trace, service: string): Span[] {
   const byId = new Map(trace.spans.map((s) => [s.spanId, s]));
   return trace.spans.filter((s) => s.serviceName === service && (!s.parentSpanId || byId.get(s.parentSpanId)?.serviceName !== service));
+}
+
+/** The trace's root span; a trace whose root has not arrived yet shows its first span instead. */
+export function rootSpan(trace: Trace): Span {
+  return trace.spans.find((s) => !s.parentSpanId) ?? trace.spans[0]!;
+}
+
+/** A span tag as Grafana's span links see it: span attribute, else resource attribute. */
+export function spanTag(s: Span, key: string): unknown {
+  return s.attributes[key] ?? s.resource[key];
 }

@@ -1,14 +1,16 @@
 // `lgtmp tour slow`: the seed's walkthrough "why is /slow slow?" on live data (log line ->
 // trace -> dominating span -> that span's flame graph), then the fix (each app's runtime regex
 // switch) and a before/after of the /slow p95 and of the CPU hot spot.
-import { clampToNow, type VerifyContext } from './context.js';
-import { requestJson, UnreachableError, HttpError } from './http.js';
-import { entryLabel, type LogEntry } from './loki.js';
+import { hostPort, services as composeServices } from '../project.js';
+import { explainError, shellCheck } from './checks.js';
+import { clampToNow, slowLogQuery, type VerifyContext } from './context.js';
+import { requestJson, UnreachableError } from './http.js';
+import { logMessage, matcherOf, traceIdOf, type LogEntry } from './loki.js';
 import * as links from './links.js';
-import { derivedFields, findDatasource, tracesToProfiles } from './provisioning.js';
+import { findDatasource, tempoDerivedField, tracesToProfiles } from './provisioning.js';
 import { inclusiveShare, REGEX_WORK, topSelfFrames, type FlameGraph } from './pyroscope.js';
 import { traceToProfilesQuery } from './substitute.js';
-import { localRoots, type Span, type Trace } from './tempo.js';
+import { localRoots, rootSpan, spanTag, type Span, type Trace } from './tempo.js';
 
 export interface TourStep {
   title: string;
@@ -19,15 +21,12 @@ export interface TourStep {
 
 const fmtS = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(1)} ms`);
 const pct = (x: number) => `${(x * 100).toFixed(x < 0.1 ? 1 : 0)}%`;
-
-function msgOf(e: LogEntry): string {
-  try {
-    const body = JSON.parse(e.line) as { msg?: unknown };
-    if (typeof body.msg === 'string') return body.msg;
-  } catch {
-    /* plain */
-  }
-  return e.line;
+/** The verify command that tells why a step shows nothing, quoted for the shell. */
+const verifyHint = (check: string) => `\`lgtmp verify --check ${shellCheck(check)}\``;
+/** An error in one line: what was seen and its most likely cause, as verify reports them. */
+function errText(err: unknown): string {
+  const e = explainError(err);
+  return `${e.evidence}; ${e.cause}`;
 }
 
 /** Self time of each span: its duration minus the union of its children's intervals (clipped to it). */
@@ -74,7 +73,7 @@ export async function tellStory(ctx: VerifyContext, svc: string): Promise<Story>
   const done = (ok: boolean) => ({ steps, ok });
 
   // 1. the log line
-  const query = `{job="${svc}"} | json | route="/slow"`;
+  const query = slowLogQuery(svc);
   const step1: TourStep = { title: `The log line (Loki: ${query})`, ok: false, lines: [], link: links.lokiLink(ctx.grafana, ctx.uids.loki, query, ctx.window.startMs, ctx.window.endMs) };
   steps.push(step1);
   let entries: LogEntry[];
@@ -85,21 +84,30 @@ export async function tellStory(ctx: VerifyContext, svc: string): Promise<Story>
     return done(false);
   }
   if (entries.length === 0) {
-    step1.lines.push('no /slow request logged in the window: is the app running with its traffic generator on? (`lgtmp verify --check seed-logql` tells why)');
+    step1.lines.push(`no /slow request logged in the window: is the app running with its traffic generator on? (${verifyHint('seed-logql')} tells why)`);
     return done(false);
   }
-  const loki = findDatasource(ctx.provisioning, ctx.uids.loki);
-  const df = loki ? derivedFields(loki).find((f) => f.datasourceUid) : undefined;
-  const matcher = df?.matcherRegex ?? 'trace_id';
-  const idOf = (e: LogEntry) => (df?.matcherType === 'regex' ? (new RegExp(matcher).exec(e.line)?.[1] ?? undefined) : entryLabel(e, matcher));
 
-  // 2. its trace: the newest line whose trace Tempo has
-  const step2: TourStep = { title: `Its trace (derived field ${df?.name ?? matcher} -> Tempo)`, ok: false, lines: [] };
+  // 2. its trace, through the derived field that links to Tempo (Grafana's button): the newest line whose trace Tempo has
+  const loki = findDatasource(ctx.provisioning, ctx.uids.loki);
+  const df = loki && tempoDerivedField(ctx.provisioning, loki);
+  const step2: TourStep = { title: df ? `Its trace (derived field ${df.name ?? matcherOf(df)} -> Tempo)` : 'Its trace', ok: false, lines: [] };
+  /** Step 1 shows this line; step 2 follows. */
+  const showLine = (e: LogEntry) => {
+    step1.ok = true;
+    step1.lines.push(`${new Date(Number(BigInt(e.tsNs) / 1_000_000n)).toISOString()}  ${logMessage(e)}`);
+    steps.push(step2);
+  };
+  if (!df) {
+    showLine(entries[0]!);
+    step2.lines.push(`no derived field of the Loki datasource links to a Tempo datasource (${verifyHint('logs->trace')} tells why)`);
+    return done(false);
+  }
   let trace: Trace | undefined;
   let line: LogEntry | undefined;
   try {
     for (const e of entries) {
-      const id = idOf(e);
+      const id = traceIdOf(df, e);
       if (!id) continue;
       trace = await ctx.tempo.trace(id);
       if (trace) {
@@ -108,22 +116,17 @@ export async function tellStory(ctx: VerifyContext, svc: string): Promise<Story>
       }
     }
   } catch (err) {
-    step1.ok = true;
-    step1.lines.push(`${new Date(Number(BigInt(entries[0]!.tsNs) / 1_000_000n)).toISOString()}  ${msgOf(entries[0]!)}`);
-    steps.push(step2);
+    showLine(entries[0]!);
     step2.lines.push(errText(err));
     return done(false);
   }
-  const shown = line ?? entries[0]!;
-  step1.ok = true;
-  step1.lines.push(`${new Date(Number(BigInt(shown.tsNs) / 1_000_000n)).toISOString()}  ${msgOf(shown)}`);
-  steps.push(step2);
+  showLine(line ?? entries[0]!);
   if (!trace || !line) {
-    step2.lines.push(`none of the ${entries.length} lines' trace ids is in Tempo (\`lgtmp verify --check logs->trace\` tells why)`);
+    step2.lines.push(`none of the ${entries.length} lines' trace ids is in Tempo (${verifyHint('logs->trace')} tells why)`);
     return done(false);
   }
   const roots = localRoots(trace, svc);
-  const root = roots[0] ?? trace.spans.find((s) => !s.parentSpanId) ?? trace.spans[0]!;
+  const root = roots[0] ?? rootSpan(trace);
   const traceStart = trace.spans.reduce((a, s) => (s.startNs < a ? s.startNs : a), trace.spans[0]!.startNs);
   const traceEnd = trace.spans.reduce((a, s) => (s.endNs > a ? s.endNs : a), trace.spans[0]!.endNs);
   const traceMs = Number(traceEnd - traceStart) / 1e6;
@@ -147,13 +150,13 @@ export async function tellStory(ctx: VerifyContext, svc: string): Promise<Story>
   const tp = tempoDs ? tracesToProfiles(tempoDs) : undefined;
   const step4: TourStep = { title: 'Its flame graph (Profiles for this span)', ok: false, lines: [] };
   steps.push(step4);
-  const profiled = roots.find((s) => (s.attributes['pyroscope.profile.id'] ?? s.resource['pyroscope.profile.id']) !== undefined);
+  const profiled = roots.find((s) => spanTag(s, 'pyroscope.profile.id') !== undefined);
   if (!tp?.profileTypeId) {
-    step4.lines.push('tracesToProfiles.profileTypeId is not provisioned (`lgtmp verify --check trace->profile`)');
+    step4.lines.push(`tracesToProfiles.profileTypeId is not provisioned (${verifyHint('trace->profile')})`);
     return done(false);
   }
   if (!profiled) {
-    step4.lines.push(`no span of ${svc} in this trace carries pyroscope.profile.id (\`lgtmp verify --check trace->profile\`)`);
+    step4.lines.push(`no span of ${svc} in this trace carries pyroscope.profile.id (${verifyHint('trace->profile')})`);
     return done(false);
   }
   const pq = traceToProfilesQuery(profiled, tp);
@@ -163,7 +166,7 @@ export async function tellStory(ctx: VerifyContext, svc: string): Promise<Story>
     const r = clampToNow(ctx, pq.range.fromMs, pq.range.toMs);
     const fg = await ctx.pyro.flameGraph({ profileTypeId: pq.profileTypeId, labelSelector: pq.labelSelector, spanSelector: pq.spanSelector, startMs: r.startMs, endMs: r.endMs, maxNodes: 64 });
     if (fg.total <= 0) {
-      step4.lines.push('empty flame graph (`lgtmp verify --check trace->profile` tells why)');
+      step4.lines.push(`empty flame graph (${verifyHint('trace->profile')} tells why)`);
       return done(false);
     }
     for (const t of topSelfFrames(fg, 5)) step4.lines.push(`${pct(t.share).padStart(5)}  ${t.frame}`);
@@ -176,25 +179,13 @@ export async function tellStory(ctx: VerifyContext, svc: string): Promise<Story>
   return done(true);
 }
 
-function errText(err: unknown): string {
-  if (err instanceof UnreachableError) return `${err.backend} not reachable (${err.detail}): is the stack up (lgtmp up)?`;
-  if (err instanceof HttpError) return `${err.backend} answered HTTP ${err.status}: ${err.body.slice(0, 160).trim()}`;
-  return err instanceof Error ? err.message : String(err);
-}
-
 // ---------------------------------------------------------------------------------------------
 // The fix
 
-export const APP_PORT_KEYS: Record<string, [string, number]> = {
-  'demo-app': ['GO_APP_PORT', 8080],
-  'java-demo-app': ['JAVA_APP_PORT', 18081],
-  'python-demo-app': ['PYTHON_APP_PORT', 18082],
-  'node-demo-app': ['NODE_APP_PORT', 18083],
-};
-
+/** Each demo app's base URL: an override, else its host port from .env. */
 export function appUrls(env: Record<string, string>, overrides: Record<string, string> = {}): Record<string, string> {
   return Object.fromEntries(
-    Object.entries(APP_PORT_KEYS).map(([svc, [key, dflt]]) => [svc, overrides[svc] ?? `http://127.0.0.1:${env[key] ?? dflt}`]),
+    composeServices.filter((s) => s.kind === 'app').map((s) => [s.name, overrides[s.name] ?? `http://127.0.0.1:${hostPort(env, s.portKey)}`]),
   );
 }
 
@@ -211,9 +202,10 @@ export async function setRegexMode(apps: Record<string, string>, mode: 'fixed' |
   return Promise.all(
     Object.entries(apps).map(async ([service, url]) => {
       try {
-        const res = await requestJson<{ mode?: string }>(service, url, '/admin/regex', { method: 'POST', params: { mode }, timeoutMs: 5000 });
+        const res = await requestJson<{ mode?: string }>({ name: service, flag: '--app-url' }, url, '/admin/regex', { method: 'POST', params: { mode }, timeoutMs: 5000 });
         return { service, url, ok: res.mode === mode, mode: res.mode, error: res.mode === mode ? undefined : `answered mode ${String(res.mode)}` };
       } catch (err) {
+        // the report line shows the service and its URL already
         return { service, url, ok: false, error: err instanceof UnreachableError ? `not reachable (${err.detail})` : errText(err) };
       }
     }),

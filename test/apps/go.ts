@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { launchOptions, testEnv, type AppSpec } from '../harness/app-spec.js';
-import { cacheDir, contentHash, populateAtomically, repoRoot, run } from '../harness/cache.js';
+import { cacheDir, contentHash, populateAtomically, repoRoot, requireGo, run } from '../harness/cache.js';
 
 export const GO_SERVICE = 'demo-app';
 
@@ -15,15 +15,8 @@ export function goAppDir(): string {
 }
 
 /** `go version` output; a clear error when the Go toolchain is missing. */
-export async function goVersion(): Promise<string> {
-  try {
-    return (await run('go', ['version'], { timeoutMs: 60_000 })).stdout.trim();
-  } catch (e) {
-    throw new Error(
-      `demo-app (apps/go) needs the Go toolchain (go 1.26 or newer on PATH) to build: ${e instanceof Error ? e.message : String(e)}. ` +
-        'Install Go from your distribution or golang.org/dl and make sure `go version` works.',
-    );
-  }
+export function goVersion(): Promise<string> {
+  return requireGo('demo-app (apps/go)', '1.26'); // the go directive of apps/go/go.mod
 }
 
 /** The environment for the go command: no GOFLAGS or GOOS/GOARCH leaking in from the caller. */

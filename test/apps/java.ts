@@ -2,10 +2,11 @@
 // as users start it: `java -javaagent:opentelemetry-javaagent.jar -jar java-demo-app.jar`, with the Pyroscope OTel
 // extension given by OTEL_JAVAAGENT_EXTENSIONS and everything else by environment variables.
 // prepare() runs Maven once per content hash of the poms and main sources and keeps the three jars in the cache.
+import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { launchOptions, testEnv, type AppSpec } from '../harness/app-spec.js';
-import { cacheDir, contentHash, populateAtomically, repoRoot, run } from '../harness/cache.js';
+import { cacheDir, contentHash, populateAtomically, repoRoot, run, withCacheLock } from '../harness/cache.js';
 
 export const JAVA_SERVICE = 'java-demo-app';
 
@@ -33,6 +34,15 @@ async function requireToolchain(): Promise<void> {
   }
 }
 
+/**
+ * Runs fn while no other process runs Maven in apps/java: java-unit's `mvn clean test` would otherwise delete the
+ * target/ jars that a concurrent buildJavaApp() is about to copy into the cache.
+ */
+export function withMavenInJavaApp<T>(fn: () => Promise<T>): Promise<T> {
+  const checkout = createHash('sha256').update(javaAppDir()).digest('hex').slice(0, 8);
+  return withCacheLock(join(cacheDir('java'), `maven-${checkout}`), fn);
+}
+
 let jarDir: string | undefined;
 
 /**
@@ -49,12 +59,12 @@ export async function buildJavaApp(): Promise<string> {
   const complete = (d: string): boolean => Object.values(JAVA_JARS).every((j) => existsSync(join(d, j)));
   if (existsSync(target) && complete(target)) return target;
   await requireToolchain();
-  await populateAtomically(target, async (tmp) => {
+  await populateAtomically(target, (tmp) => withMavenInJavaApp(async () => {
     await run('mvn', ['-q', '-B', 'package', '-DskipTests'], { cwd: dir, timeoutMs: 20 * 60_000 });
     copyFileSync(join(dir, 'app', 'target', JAVA_JARS.app), join(tmp, JAVA_JARS.app));
     copyFileSync(join(dir, 'agents', 'target', JAVA_JARS.agent), join(tmp, JAVA_JARS.agent));
     copyFileSync(join(dir, 'agents', 'target', JAVA_JARS.extension), join(tmp, JAVA_JARS.extension));
-  });
+  }));
   if (!complete(target)) throw new Error(`java-demo-app: ${target} lacks one of ${Object.values(JAVA_JARS).join(', ')}`);
   return target;
 }

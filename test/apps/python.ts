@@ -1,11 +1,10 @@
 // python-demo-app (apps/python): Flask, started as the seed starts it, `opentelemetry-instrument python app.py`,
 // from a virtualenv built into the cache. Span profiles come from apps/python/lgtmp-pyroscope (pyroscope-io +
 // pyroscope-otel), installed into that venv; app.py itself imports neither OpenTelemetry nor Pyroscope.
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { launchOptions, testEnv, type AppSpec } from '../harness/app-spec.js';
-import { cacheDir, contentHash, repoRoot, run } from '../harness/cache.js';
+import { cacheDir, contentHash, repoRoot, run, withCacheLock } from '../harness/cache.js';
 
 export const PYTHON_SERVICE = 'python-demo-app';
 
@@ -47,45 +46,10 @@ async function findPython(): Promise<string> {
   return python;
 }
 
-/** A directory lock (mkdir is atomic) holding the owner's pid; taken over when the owner is gone or after staleMs. */
-async function withLock<T>(lockDir: string, fn: () => Promise<T>, staleMs = 15 * 60_000): Promise<T> {
-  const ownerAlive = (): boolean => {
-    try {
-      const pid = Number(readFileSync(join(lockDir, 'pid'), 'utf8'));
-      if (!Number.isInteger(pid) || pid <= 0) return Date.now() - statSync(lockDir).mtimeMs < 10_000; // being written
-      process.kill(pid, 0);
-      return Date.now() - statSync(lockDir).mtimeMs < staleMs;
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'EPERM') return true; // alive, another user
-      if (code === 'ENOENT') {
-        try { return Date.now() - statSync(lockDir).mtimeMs < 10_000; } catch { return false; }
-      }
-      return false; // ESRCH: the owner died
-    }
-  };
-  for (;;) {
-    try {
-      mkdirSync(lockDir);
-      writeFileSync(join(lockDir, 'pid'), String(process.pid));
-      break;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      if (!ownerAlive()) rmSync(lockDir, { recursive: true, force: true });
-      else await sleep(500);
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    rmSync(lockDir, { recursive: true, force: true });
-  }
-}
-
 /**
  * The python-demo-app virtualenv: `cacheDir('python')/venv-<hash of requirements*.txt + lgtmp-pyroscope>`, with
  * requirements-dev.txt (runtime + pytest) and the local lgtmp-pyroscope package installed. Built in place (a venv
- * is not relocatable) under a lock, and marked complete only at the end, so an interrupted build is redone.
+ * is not relocatable) under withCacheLock, and marked complete only at the end, so an interrupted build is redone.
  * Returns the venv directory.
  */
 export async function ensurePythonVenv(): Promise<string> {
@@ -94,10 +58,9 @@ export async function ensurePythonVenv(): Promise<string> {
   const venv = join(cacheDir('python'), `venv-${hash}`);
   if (existsSync(join(venv, MARKER))) return venv;
   const python = await findPython();
-  return withLock(`${venv}.lock`, async () => {
-    if (existsSync(join(venv, MARKER))) return venv;
-    rmSync(venv, { recursive: true, force: true });
-    const started = Date.now();
+  return withCacheLock(venv, async () => {
+    if (existsSync(join(venv, MARKER))) return venv; // built by the process we waited for
+    rmSync(venv, { recursive: true, force: true }); // what an interrupted build left
     await run(python, ['-m', 'venv', venv], { timeoutMs: 5 * 60_000 });
     const py = join(venv, 'bin', 'python');
     const pipEnv = { ...process.env, PIP_DISABLE_PIP_VERSION_CHECK: '1', PYTHONDONTWRITEBYTECODE: '1' };
@@ -105,20 +68,9 @@ export async function ensurePythonVenv(): Promise<string> {
     await run(py, ['-m', 'pip', 'install', ...PIP_QUIET, '--no-deps', join(appDir, 'lgtmp-pyroscope')], { cwd: appDir, env: pipEnv, timeoutMs: 10 * 60_000 });
     const check = await run(py, ['-m', 'pip', 'check'], { env: pipEnv, allowFailure: true });
     if (check.code !== 0) throw new Error(`python-demo-app venv has broken requirements:\n${check.stdout}${check.stderr}`);
-    const freeze = await run(py, ['-m', 'pip', 'freeze'], { env: pipEnv });
-    writeFileSync(join(venv, MARKER), `built in ${Date.now() - started} ms\n${freeze.stdout}`);
+    writeFileSync(join(venv, MARKER), '');
     return venv;
   });
-}
-
-/** How long the last venv build took (ms), from its marker; undefined if it is not built. */
-export function pythonVenvBuildMs(venv: string): number | undefined {
-  try {
-    const m = /^built in (\d+) ms/.exec(readFileSync(join(venv, MARKER), 'utf8'));
-    return m ? Number(m[1]) : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 let venvDir: string | undefined;

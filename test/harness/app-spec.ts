@@ -1,4 +1,7 @@
-import type { launchApp } from './launcher.js';
+import type { LaunchOptions } from './launcher.js';
+
+/** Where an app is told to listen and to send its telemetry, plus extra environment (which wins over the spec's). */
+export interface LaunchRequest { port: number; otlpUrl: string; pyroscopeUrl: string; nextServiceUrl?: string; env?: Record<string, string> }
 
 /** One demo app, as the shared integration test (test/apps.test.ts) drives it. */
 export interface AppSpec {
@@ -10,9 +13,9 @@ export interface AppSpec {
    * How a user would start it (agent / opentelemetry-instrument / node --import bootstrap / SDK binary), with the
    * traffic generator off and short export intervals.
    */
-  launch(o: { port: number; otlpUrl: string; pyroscopeUrl: string; nextServiceUrl?: string; env?: Record<string, string> }): Parameters<typeof launchApp>[0];
+  launch(o: LaunchRequest): LaunchOptions;
   /** The same app started without any instrumentation (benchmarks compare it with launch()). */
-  uninstrumented(o: Parameters<AppSpec['launch']>[0]): Parameters<typeof launchApp>[0];
+  uninstrumented(o: LaunchRequest): LaunchOptions;
   slow: { query: string; childSpan?: string; appFrame: RegExp; regexFrame: RegExp };
   /**
    * profileType (optional): the sampleType that holds the allocation samples; by default any allocation type
@@ -24,8 +27,6 @@ export interface AppSpec {
   /** sampleType to look at for /slow (e.g. 'cpu' or 'wall'). */
   cpuProfileType: string;
 }
-
-export type LaunchRequest = Parameters<AppSpec['launch']>[0];
 
 /**
  * The environment every app gets in the tests: its port, the receivers as its OTLP and Pyroscope endpoints,
@@ -54,6 +55,6 @@ export function launchOptions(
   service: string,
   o: LaunchRequest,
   start: { command: string; args: string[]; cwd: string; env: Record<string, string>; timeoutMs: number },
-): ReturnType<AppSpec['launch']> {
+): LaunchOptions {
   return { name: service, ...start, env: { ...start.env, ...(o.env ?? {}) }, healthUrl: `http://127.0.0.1:${o.port}/healthz` };
 }

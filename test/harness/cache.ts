@@ -1,9 +1,10 @@
 // Toolchain cache outside the repository: $LGTMP_CACHE_DIR, else $XDG_CACHE_HOME/lgtmp, else ~/.cache/lgtmp.
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, readdirSync, statSync, renameSync, rmSync, existsSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, linkSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve, relative } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** The harness's users find the repository root here too. */
 export { repoRoot } from '../../src/project.js';
@@ -72,24 +73,92 @@ export function tail(s: string, n: number): string {
   return s.length <= n ? s : '…' + s.slice(s.length - n);
 }
 
+/** `go version` output; a clear error naming `who` when the Go toolchain is missing or broken. */
+export async function requireGo(who: string, minimum: string): Promise<string> {
+  try {
+    return (await run('go', ['version'], { timeoutMs: 60_000 })).stdout.trim();
+  } catch (e) {
+    throw new Error(
+      `${who} needs the Go toolchain (go ${minimum} or newer on PATH): ${e instanceof Error ? e.message : String(e)}. ` +
+        'Install Go from your distribution or golang.org/dl and make sure `go version` works.',
+    );
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false; // kill(0 or -n) would signal a process group
+  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
+}
+
+/** The lock file's content; undefined when there is none, '' when it is not a readable lock file. */
+function readLock(lock: string): string | undefined {
+  try {
+    return readFileSync(lock, 'utf8');
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ENOENT' ? undefined : '';
+  }
+}
+
 /**
- * Fill a directory atomically: `fill(tmp)` writes into a temp dir next to `target`, which is then renamed to
- * `target`. If another process won the race, its result is kept.
+ * Runs fn holding the cross-process lock `<path>.lock`, so that processes building the same cache entry share one
+ * build: the others wait, then find the result. The lock file is created by link() from a file that already holds
+ * the owner's pid and a random token, so it is never seen empty. A lock whose owner process is gone (a crashed or
+ * killed build) is taken over. Owners are checked by pid: processes on this machine.
+ */
+export async function withCacheLock<T>(path: string, fn: () => Promise<T>): Promise<T> {
+  const lock = `${path}.lock`;
+  const token = `${process.pid} ${randomBytes(8).toString('hex')}`;
+  const mine = `${lock}.${process.pid}-${randomBytes(4).toString('hex')}`;
+  writeFileSync(mine, token);
+  try {
+    let announced = false;
+    for (;;) {
+      try {
+        linkSync(mine, lock);
+        break;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      }
+      const held = readLock(lock);
+      if (held === undefined) continue; // released meanwhile
+      const owner = Number(held.split(' ')[0]);
+      if (!pidAlive(owner)) {
+        // Only the dead owner's lock goes: re-read right before removing, in case another waiter took over first.
+        if (readLock(lock) === held) rmSync(lock, { recursive: true, force: true });
+        continue;
+      }
+      if (!announced) console.error(`[cache] waiting for process ${owner}, which holds ${lock}`);
+      announced = true;
+      await sleep(500);
+    }
+  } finally {
+    rmSync(mine, { force: true });
+  }
+  try {
+    return await fn();
+  } finally {
+    if (readLock(lock) === token) rmSync(lock, { force: true });
+  }
+}
+
+/**
+ * Fill a directory atomically, once across processes: under withCacheLock, `fill(tmp)` writes into a temp dir
+ * next to `target`, which is then renamed to `target`. A build that fails or is killed leaves nothing at
+ * `target`; its temp dir is removed by the next builder (it holds the lock, so no one else writes there).
  */
 export async function populateAtomically(target: string, fill: (tmpDir: string) => Promise<void>): Promise<string> {
   if (existsSync(target)) return target;
-  const tmp = `${target}.tmp-${process.pid}-${Date.now()}`;
-  mkdirSync(tmp, { recursive: true });
-  try {
-    await fill(tmp);
-    try {
-      renameSync(tmp, target);
-    } catch (e) {
-      if (!existsSync(target)) throw e;
-    }
-  } finally {
+  return withCacheLock(target, async () => {
+    if (existsSync(target)) return target; // built by the process we waited for
+    const tmp = `${target}.tmp`;
     rmSync(tmp, { recursive: true, force: true });
-  }
-  return target;
+    mkdirSync(tmp, { recursive: true });
+    try {
+      await fill(tmp);
+      renameSync(tmp, target);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+    return target;
+  });
 }
-

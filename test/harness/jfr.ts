@@ -2,10 +2,10 @@
 // a small Java program using the JDK's jdk.jfr.consumer and the agent's own LabelsSnapshot class.
 // It is compiled once into the cache (keyed by source hash and agent version) and kept running.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cacheDir, contentHash, populateAtomically, repoRoot, run } from './cache.js';
+import { makeTempDir, removeTempDir } from './launcher.js';
 import { mavenJar } from './protos.js';
 
 /** The Pyroscope Java agent whose LabelsSnapshot class decodes the `labels` part. */
@@ -38,13 +38,15 @@ export class JfrDecoder {
   private pending: { resolve: (v: string) => void; reject: (e: Error) => void }[] = [];
   private buf = '';
   private stderr = '';
-  private readonly work = mkdtempSync(join(tmpdir(), 'lgtmp-jfr-'));
+  /** Where decode() writes its inputs for the decoder; made by start(), so a receiver that never sees JFR makes none. */
+  private work = '';
   private seq = 0;
 
   private async start(): Promise<ChildProcessWithoutNullStreams> {
     if (this.proc) return this.proc;
     const { classes, agentJar } = await ensureJfrDecoder();
     if (this.proc) return this.proc;
+    this.work ||= makeTempDir('lgtmp-jfr-');
     const proc = spawn('java', ['-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-Xmx512m', '-cp', `${classes}:${agentJar}`, 'JfrDecode'], { stdio: ['pipe', 'pipe', 'pipe'] });
     proc.stdout.setEncoding('utf8');
     proc.stdout.on('data', (s: string) => {
@@ -98,7 +100,8 @@ export class JfrDecoder {
         p.once('exit', () => { clearTimeout(t); resolve(); });
       });
     }
-    if (existsSync(this.work)) rmSync(this.work, { recursive: true, force: true });
+    if (this.work) removeTempDir(this.work);
+    this.work = '';
   }
 }
 

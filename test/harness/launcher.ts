@@ -1,7 +1,9 @@
 // Start an app as a user would, in its own process group; wait for health; kill the whole tree on stop.
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { constants, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface LaunchedApp {
@@ -22,13 +24,35 @@ export interface LaunchOptions {
 
 const MAX_OUTPUT = 4 * 1024 * 1024;
 const live = new Set<number>();
+const tempDirs = new Set<string>();
 
 process.on('exit', () => {
-  // Last resort: never leave app process groups behind when the test runner exits.
+  // Last resort: never leave app process groups or temp dirs behind when the test process exits. The groups go
+  // first: they may still be writing into the temp dirs.
   for (const pgid of live) {
     try { process.kill(-pgid, 'SIGKILL'); } catch { /* gone */ }
   }
+  for (const dir of tempDirs) {
+    try { rmSync(dir, { recursive: true, force: true, maxRetries: 3 }); } catch { /* best effort */ }
+  }
 });
+// A signal (Ctrl-C reaches the test process too; node --test forwards SIGTERM) would end the process without the
+// 'exit' event: exit instead, with the usual 128 + signal number, so the hook above runs.
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.once(sig, () => process.exit(128 + constants.signals[sig]));
+}
+
+/** A new directory under the OS temp dir, removed by removeTempDir() or, at the latest, when the process exits. */
+export function makeTempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.add(dir);
+  return dir;
+}
+
+export function removeTempDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+  tempDirs.delete(dir);
+}
 
 /** Is any non-zombie process left in the process group? */
 export function groupAlive(pgid: number): boolean {

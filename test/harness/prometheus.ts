@@ -1,18 +1,14 @@
 // A real Prometheus 3 peer: built once from its Go module into the cache, started per test on a free loopback
-// port with the OTLP receiver and exemplar storage on, and a fresh data dir that is removed on close().
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync, unlinkSync } from 'node:fs';
+// port with the OTLP receiver and exemplar storage on, and a fresh data dir that is removed on close()
+// (or when the process exits, if close() never ran).
+import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { cacheDir, run } from './cache.js';
-import { freePort, launchApp, type LaunchedApp } from './launcher.js';
+import { cacheDir, requireGo, run, withCacheLock } from './cache.js';
+import { freePort, launchApp, makeTempDir, removeTempDir, type LaunchedApp } from './launcher.js';
 
 export const PROMETHEUS_VERSION = 'v0.316.0';
 const MODULE = 'github.com/prometheus/prometheus/cmd/prometheus';
-
-function pidAlive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
-}
 
 let ensurePromise: Promise<string> | undefined;
 
@@ -28,26 +24,13 @@ async function ensureImpl(): Promise<string> {
   const bin = join(dir, 'prometheus');
   const usable = (): boolean => existsSync(bin) && (statSync(bin).mode & 0o111) !== 0 && statSync(bin).size > 1_000_000;
   if (usable()) return bin;
-  const lock = join(dir, '.build.lock');
-  // One builder at a time across processes: O_EXCL lock file holding the builder's pid.
-  for (;;) {
-    try {
-      const fd = openSync(lock, 'wx');
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
-      break;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      const owner = Number(readFileSync(lock, 'utf8').trim());
-      if (!owner || !pidAlive(owner)) { rmSync(lock, { force: true }); continue; }
-      console.error(`[prometheus] waiting for process ${owner} to finish building ${bin}`);
-      while (existsSync(lock) && pidAlive(owner)) await sleep(2000);
-      if (usable()) return bin;
-    }
-  }
-  try {
-    if (usable()) return bin;
-    const gobin = mkdtempSync(join(dir, '.gobin-'));
+  // the go directive of Prometheus v0.316.0's go.mod
+  await requireGo(`Building Prometheus ${PROMETHEUS_VERSION} (go install ${MODULE})`, '1.26.7');
+  return withCacheLock(bin, async () => {
+    if (usable()) return bin; // built by the process we waited for
+    // Holding the lock, this process alone writes here: what is left there came from a build that died.
+    const gobin = join(dir, '.gobin');
+    rmSync(gobin, { recursive: true, force: true });
     const started = Date.now();
     console.error(`[prometheus] building ${MODULE}@${PROMETHEUS_VERSION} into ${dir} (go install; several minutes on first run)…`);
     try {
@@ -63,9 +46,7 @@ async function ensureImpl(): Promise<string> {
     const secs = ((Date.now() - started) / 1000).toFixed(0);
     console.error(`[prometheus] built ${bin} in ${secs} s (${(statSync(bin).size / 1e6).toFixed(0)} MB)`);
     return bin;
-  } finally {
-    try { unlinkSync(lock); } catch { /* ignore */ }
-  }
+  });
 }
 
 export interface PrometheusSample { metric: Record<string, string>; value: [number, string] }
@@ -85,7 +66,7 @@ export interface PrometheusPeer {
 export async function startPrometheus(): Promise<PrometheusPeer> {
   const bin = await ensurePrometheus();
   const port = await freePort();
-  const work = mkdtempSync(join(tmpdir(), 'lgtmp-prometheus-'));
+  const work = makeTempDir('lgtmp-prometheus-');
   const data = join(work, 'data');
   mkdirSync(data);
   const config = join(work, 'prometheus.yml');
@@ -122,7 +103,7 @@ export async function startPrometheus(): Promise<PrometheusPeer> {
       timeoutMs: 60_000,
     });
   } catch (e) {
-    rmSync(work, { recursive: true, force: true });
+    removeTempDir(work);
     throw e;
   }
   const url = `http://127.0.0.1:${port}`;
@@ -147,7 +128,7 @@ export async function startPrometheus(): Promise<PrometheusPeer> {
       api<PrometheusExemplars[]>('/api/v1/query_exemplars', { query: expr, start: String(startSec), end: String(endSec) }),
     close: async () => {
       await app.stop();
-      rmSync(work, { recursive: true, force: true });
+      removeTempDir(work);
     },
   };
 }

@@ -3,7 +3,7 @@
 // `node --import`). Spans, metrics, log export, trace propagation on /chain and profiles all come
 // from that bootstrap.
 
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { allocateMemoryBurst, approxBatchBytes, RetainedMemory } from './alloc.js';
 import { MAX_SLOW_ITERATIONS, parseRegexMode, type AppConfig, type RegexMode } from './config.js';
 import { logRequest, type Logger } from './logger.js';
@@ -61,6 +61,20 @@ function chainWork(): number {
   return valid;
 }
 
+/**
+ * `?fail=true` on any route answers 500. The check runs inside the route, so the server span and the
+ * http.server.request.duration point of the failure carry the route's http.route like any other answer.
+ */
+function failable(handler: RequestHandler): RequestHandler {
+  return (req, res, next) => {
+    if (req.query['fail'] === 'true') {
+      res.status(500).json({ error: 'failure requested with ?fail=true', route: req.path });
+      return;
+    }
+    return handler(req, res, next);
+  };
+}
+
 export function createApp(config: AppConfig, logger: Logger, state: AppState = initialState(config)): express.Express {
   const app = express();
   app.disable('x-powered-by');
@@ -85,24 +99,15 @@ export function createApp(config: AppConfig, logger: Logger, state: AppState = i
     next();
   });
 
-  // `?fail=true` on any route answers 500.
-  app.use((req: Request, res: Response, next: NextFunction) => {
-    if (req.query['fail'] === 'true') {
-      res.status(500).json({ error: 'failure requested with ?fail=true', route: req.path });
-      return;
-    }
-    next();
-  });
-
-  app.get('/hello', (_req: Request, res: Response) => {
+  app.get('/hello', failable((_req: Request, res: Response) => {
     res.type('text/plain').send('Hello World');
-  });
+  }));
 
-  app.get('/healthz', (_req: Request, res: Response) => {
+  app.get('/healthz', failable((_req: Request, res: Response) => {
     res.json({ status: 'ok' });
-  });
+  }));
 
-  app.get('/slow', (req: Request, res: Response) => {
+  app.get('/slow', failable((req: Request, res: Response) => {
     const iterations = parseIterations(singleQuery(req, 'iterations'), config.slowIterations);
     const result = runSlowWork(iterations, state.regexMode);
     res.json({
@@ -113,9 +118,9 @@ export function createApp(config: AppConfig, logger: Logger, state: AppState = i
       sample: SLOW_SAMPLE,
       work_ms: result.durationMs,
     });
-  });
+  }));
 
-  app.get('/alloc', (_req: Request, res: Response) => {
+  app.get('/alloc', failable((_req: Request, res: Response) => {
     const { chunks, chunkKiB } = config.alloc;
     state.retained.add(allocateMemoryBurst(chunks, chunkKiB));
     const batchBytes = approxBatchBytes(chunks, chunkKiB);
@@ -129,9 +134,9 @@ export function createApp(config: AppConfig, logger: Logger, state: AppState = i
       retained_bytes: batchBytes * state.retained.count,
       heap_used_bytes: process.memoryUsage().heapUsed,
     });
-  });
+  }));
 
-  app.get('/chain', async (_req: Request, res: Response) => {
+  app.get('/chain', failable(async (_req: Request, res: Response) => {
     let next: { url: string; status: number } | null = null;
     if (config.nextServiceUrl !== undefined) {
       const url = `${config.nextServiceUrl}/chain`;
@@ -151,18 +156,18 @@ export function createApp(config: AppConfig, logger: Logger, state: AppState = i
       }
     }
     res.json({ route: '/chain', service: config.serviceName, next, work: chainWork() });
-  });
+  }));
 
-  app.get('/admin/regex', (_req: Request, res: Response) => {
+  app.get('/admin/regex', failable((_req: Request, res: Response) => {
     res.json({ mode: state.regexMode });
-  });
+  }));
 
-  app.post('/admin/regex', (req: Request, res: Response) => {
+  app.post('/admin/regex', failable((req: Request, res: Response) => {
     const mode = parseRegexMode(singleQuery(req, 'mode'));
     if (mode === undefined) throw new HttpError(400, 'mode must be bad or fixed');
     state.regexMode = mode;
     res.json({ mode });
-  });
+  }));
 
   app.use((req: Request, res: Response) => {
     res.status(404).json({ error: 'not found', method: req.method, path: req.path });

@@ -42,23 +42,17 @@ function warn(message: string): void {
   process.stderr.write(`node-demo-app: ${message}\n`);
 }
 
-function intFromEnv(env: Env, name: string, fallback: number, min: number, max: number): number {
+/**
+ * A number setting within min..max (an integer where `kind` says so); unset or blank means the
+ * default. As in the Go, Java and Python apps, an unparsable or out-of-range value is never
+ * clamped: it falls back to the default with a warning.
+ */
+function numberFromEnv(env: Env, name: string, fallback: number, min: number, max: number, kind: 'integer' | 'number'): number {
   const raw = env[name];
   if (raw === undefined || raw.trim() === '') return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    warn(`ignoring ${name}=${JSON.stringify(raw)} (want an integer ${min}..${max}); using ${fallback}`);
-    return fallback;
-  }
-  return value;
-}
-
-function numberFromEnv(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw.trim() === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value < min || value > max) {
-    warn(`ignoring ${name}=${JSON.stringify(raw)} (want a number ${min}..${max}); using ${fallback}`);
+  if (!(kind === 'integer' ? Number.isInteger(value) : Number.isFinite(value)) || value < min || value > max) {
+    warn(`ignoring ${name}=${JSON.stringify(raw)} (want ${kind === 'integer' ? 'an integer' : 'a number'} ${min}..${max}); using ${fallback}`);
     return fallback;
   }
   return value;
@@ -110,20 +104,20 @@ export function loadConfig(env: Env = process.env): AppConfig {
     }
   }
   return {
-    port: intFromEnv(env, 'PORT', DEFAULT_PORT, 0, 65535),
+    port: numberFromEnv(env, 'PORT', DEFAULT_PORT, 0, 65535, 'integer'),
     serviceName: env['OTEL_SERVICE_NAME']?.trim() || 'node-demo-app',
     nextServiceUrl,
-    slowIterations: intFromEnv(env, 'SLOW_ITERATIONS', DEFAULT_SLOW_ITERATIONS, 1, MAX_SLOW_ITERATIONS),
+    slowIterations: numberFromEnv(env, 'SLOW_ITERATIONS', DEFAULT_SLOW_ITERATIONS, 1, MAX_SLOW_ITERATIONS, 'integer'),
     regexMode: mode ?? 'bad',
     alloc: {
-      maxBatches: intFromEnv(env, 'ALLOC_MAX_BATCHES', 20, 1, 10_000),
-      chunks: intFromEnv(env, 'ALLOC_CHUNKS', 200, 1, 100_000),
-      chunkKiB: intFromEnv(env, 'ALLOC_CHUNK_KIB', 256, 1, 1_048_576),
+      maxBatches: numberFromEnv(env, 'ALLOC_MAX_BATCHES', 20, 1, 10_000, 'integer'),
+      chunks: numberFromEnv(env, 'ALLOC_CHUNKS', 200, 1, 100_000, 'integer'),
+      chunkKiB: numberFromEnv(env, 'ALLOC_CHUNK_KIB', 256, 1, 1_048_576, 'integer'),
     },
     traffic: {
       enabled: trafficRaw !== 'off',
-      rps: numberFromEnv(env, 'TRAFFIC_RPS', 1, 0.001, 1000),
-      concurrency: intFromEnv(env, 'TRAFFIC_CONCURRENCY', 2, 1, 100),
+      rps: numberFromEnv(env, 'TRAFFIC_RPS', 1, 0.001, 1000, 'number'),
+      concurrency: numberFromEnv(env, 'TRAFFIC_CONCURRENCY', 2, 1, 100, 'integer'),
       mix,
     },
   };

@@ -86,6 +86,31 @@ describe('config', () => {
     assert.equal(bad.nextServiceUrl, undefined);
   });
 
+  it('falls back to the default, with a warning, for unparsable and out-of-range numbers (never clamps)', (t) => {
+    const warnings: string[] = [];
+    t.mock.method(process.stderr, 'write', (chunk: string | Uint8Array) => {
+      warnings.push(String(chunk));
+      return true;
+    });
+    const c = loadConfig({
+      PORT: '70000',
+      SLOW_ITERATIONS: '2.5',
+      ALLOC_MAX_BATCHES: '10001',
+      TRAFFIC_RPS: '5000',
+      TRAFFIC_CONCURRENCY: 'NaN',
+    });
+    t.mock.restoreAll();
+    assert.equal(c.port, 18083);
+    assert.equal(c.slowIterations, DEFAULT_SLOW_ITERATIONS);
+    assert.equal(c.alloc.maxBatches, 20);
+    assert.equal(c.traffic.rps, 1);
+    assert.equal(c.traffic.concurrency, 2);
+    for (const name of ['PORT', 'SLOW_ITERATIONS', 'ALLOC_MAX_BATCHES', 'TRAFFIC_RPS', 'TRAFFIC_CONCURRENCY']) {
+      assert.ok(warnings.some((w) => w.startsWith(`node-demo-app: ignoring ${name}=`)), `a warning for ${name}: ${warnings.join('')}`);
+    }
+    assert.match(warnings.join(''), /TRAFFIC_RPS="5000" \(want a number 0\.001\.\.1000\); using 1/);
+  });
+
   it('parses TRAFFIC_MIX', () => {
     assert.equal(parseTrafficMix('slow=x'), undefined);
     assert.equal(parseTrafficMix('slow=0'), undefined);

@@ -366,12 +366,31 @@ def test_traffic_generator_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     assert not gen.is_alive()
 
 
-def test_env_parsers(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_env_number(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("X_INT", "7")
-    assert demo.env_int("X_INT", 1, 0, 10) == 7
-    monkeypatch.setenv("X_INT", "70")
-    assert demo.env_int("X_INT", 1, 0, 10) == 10
-    monkeypatch.setenv("X_INT", "seven")
-    assert demo.env_int("X_INT", 1, 0, 10) == 1
-    monkeypatch.setenv("X_FLOAT", "nan")
-    assert demo.env_float("X_FLOAT", 1.5, 0, 10) == 1.5
+    assert demo.env_number("X_INT", int, 1, 0, 10) == 7
+    monkeypatch.setenv("X_FLOAT", "2.5")
+    assert demo.env_number("X_FLOAT", float, 1.5, 0, 10) == 2.5
+    monkeypatch.setenv("X_INT", "")
+    assert demo.env_number("X_INT", int, 1, 0, 10) == 1
+
+
+@pytest.mark.parametrize(
+    ("parse", "raw", "default"),
+    [
+        (int, "70", 1),  # above the maximum: the default, not the maximum (as in the Go app)
+        (int, "-3", 1),
+        (int, "seven", 1),
+        (int, "2.5", 1),
+        (float, "70", 1.5),
+        (float, "nan", 1.5),
+        (float, "inf", 1.5),
+        (float, "fast", 1.5),
+    ],
+)
+def test_env_number_falls_back_with_a_warning(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], parse: type, raw: str, default: float
+) -> None:
+    monkeypatch.setenv("X_NUM", raw)
+    assert demo.env_number("X_NUM", parse, default, 0, 10) == default
+    assert f"ignoring X_NUM={raw!r}: want " in capsys.readouterr().err

@@ -3,6 +3,7 @@ package io.lgtmp.demo;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.core.env.Environment;
@@ -60,36 +61,34 @@ public class DemoSettings {
     }
 
     static int intSetting(Environment env, String name, int def, int min, int max) {
-        String raw = env.getProperty(name);
-        if (raw == null || raw.isBlank()) {
-            return def;
-        }
-        try {
-            int v = Integer.parseInt(raw.trim());
-            if (v >= min && v <= max) {
-                return v;
-            }
-        } catch (NumberFormatException ignored) {
-            // fall through
-        }
-        log.warn("{}={} is not an integer in {}..{}; using {}", name, raw, min, max, def);
-        return def;
+        return numberSetting(env, name, def, min, max, Integer::valueOf, "an integer");
     }
 
     static double doubleSetting(Environment env, String name, double def, double min, double max) {
+        return numberSetting(env, name, def, min, max, Double::valueOf, "a number");
+    }
+
+    /**
+     * A number setting within min..max; unset or blank means the default. As in the Go, Node and
+     * Python apps, an unparsable or out-of-range value is never clamped: it falls back to the
+     * default with a warning. (Double's compareTo orders NaN above every number, so NaN is out
+     * of range.)
+     */
+    private static <T extends Comparable<T>> T numberSetting(
+            Environment env, String name, T def, T min, T max, Function<String, T> parse, String kind) {
         String raw = env.getProperty(name);
         if (raw == null || raw.isBlank()) {
             return def;
         }
         try {
-            double v = Double.parseDouble(raw.trim());
-            if (v >= min && v <= max) {
+            T v = parse.apply(raw.trim());
+            if (v.compareTo(min) >= 0 && v.compareTo(max) <= 0) {
                 return v;
             }
         } catch (NumberFormatException ignored) {
-            // fall through
+            // unparsable: reported below like an out-of-range value
         }
-        log.warn("{}={} is not a number in {}..{}; using {}", name, raw, min, max, def);
+        log.warn("{}={} is not {} in {}..{}; using {}", name, raw, kind, min, max, def);
         return def;
     }
 
