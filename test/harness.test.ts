@@ -448,6 +448,13 @@ describe('cache lock', { timeout: 2 * 60_000 }, () => {
     assert.deepEqual(readdirSync(root).sort(), ['builds', 'shared'], 'no lock or temp dir left');
   });
 
+  it('fills an entry whose folder does not exist yet (a fresh cache)', async () => {
+    const target = join(root, 'fresh', 'nested', 'entry');
+    await populateAtomically(target, async (tmp) => writeFileSync(join(tmp, 'result'), 'ok'));
+    assert.equal(readFileSync(join(target, 'result'), 'utf8'), 'ok');
+    assert.deepEqual(readdirSync(join(root, 'fresh', 'nested')), ['entry'], 'no lock or temp dir left');
+  });
+
   it('a killed build leaves no result, and the next caller takes over its lock and builds', async () => {
     const target = join(root, 'crashed');
     const script = `

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, linkSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join, resolve, relative } from 'node:path';
+import { dirname, join, resolve, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** The harness's users find the repository root here too. */
@@ -107,6 +107,8 @@ function readLock(lock: string): string | undefined {
  */
 export async function withCacheLock<T>(path: string, fn: () => Promise<T>): Promise<T> {
   const lock = `${path}.lock`;
+  // The entry's folder may not exist yet on a fresh cache; the lock lives beside the entry.
+  mkdirSync(dirname(path), { recursive: true });
   const token = `${process.pid} ${randomBytes(8).toString('hex')}`;
   const mine = `${lock}.${process.pid}-${randomBytes(4).toString('hex')}`;
   writeFileSync(mine, token);
