@@ -190,7 +190,7 @@ describe('lgtmp up: starting', () => {
     assert.equal(r.code, 1);
     assert.match(r.out, /✘ loki: its container stopped \(exit code 1\)/);
     assert.match(r.out, /stand-in log line of loki/);
-    assert.match(r.out, /see more: npx lgtmp logs loki/);
+    assert.match(r.out, /see more: npm run lgtmp -- logs loki/);
     assert.match(r.out, /loki did not become ready/);
   });
 

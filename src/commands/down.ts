@@ -11,6 +11,6 @@ export async function run(argv: string[]): Promise<number> {
   await checkCompose();
   const code = await dockerAttached(composeArgs('down', '--remove-orphans', ...(values.purge ? ['--volumes'] : [])));
   if (code !== 0) throw new UserError(`docker compose down failed (exit ${code}); its output is above.`);
-  console.log(values.purge ? 'Stopped; logs, traces, metrics, profiles and Grafana data were deleted.' : 'Stopped. Data is kept for the next `npm start` (`npx lgtmp down --purge` deletes it).');
+  console.log(values.purge ? 'Stopped; logs, traces, metrics, profiles and Grafana data were deleted.' : 'Stopped. Data is kept for the next `npm start` (`npm run lgtmp -- down --purge` deletes it).');
   return 0;
 }

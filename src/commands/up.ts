@@ -57,11 +57,11 @@ export async function run(argv: string[]): Promise<number> {
     if (interrupted) return interruptedExit();
     if (failed.length > 0) {
       for (const { service, reason, logs } of failed) {
-        console.error(`\n✘ ${service}: ${reason}\n--- last log lines of ${service} ---\n${logs}\n--- see more: npx lgtmp logs ${service}`);
+        console.error(`\n✘ ${service}: ${reason}\n--- last log lines of ${service} ---\n${logs}\n--- see more: npm run lgtmp -- logs ${service}`);
       }
       throw new UserError(
         `${failed.map((f) => f.service).join(', ')} did not become ready.`,
-        'The rest of the stack is running; `npx lgtmp status` shows each service, `npm run stop` stops everything.',
+        'The rest of the stack is running; `npm run lgtmp -- status` shows each service, `npm run stop` stops everything.',
       );
     }
     printWhereToGo(env);
@@ -128,5 +128,5 @@ function printWhereToGo(env: Record<string, string>): void {
   console.log(`\nGrafana: ${grafanaUrl(env)}  (anonymous Admin; dashboards in the LGTMP folder)`);
   console.log('The click path (Logs -> Traces -> Metrics -> Profiles):');
   for (const step of clickPath(env)) console.log(`  ${step.title.padEnd(28)} ${step.url}`);
-  console.log('Prove every link on live data: npx lgtmp verify --wait 3m');
+  console.log('Prove every link on live data: npm run lgtmp -- verify --wait 3m');
 }
