@@ -17,7 +17,7 @@ export function composeArgs(...args: string[]): string[] {
 
 function missingDocker(): UserError {
   return new UserError(
-    'Docker was not found on this machine: lgtmp runs the stack with Docker Engine and Compose v2. Nothing was started.',
+    'Docker was not found on this machine: lgtmp runs the stack with Docker Engine and Compose v2.',
     `Install Docker: ${dockerDownload}. Then run \`npm start\` again.`,
   );
 }

@@ -6,6 +6,14 @@ import { UserError } from './errors.js';
 
 const run = promisify(execFile);
 
+/**
+ * Docker Engine and Compose v2, checked before any command that talks to them. `up` says on top of the
+ * error that nothing was started.
+ */
+export async function checkDocker(): Promise<{ engine: string; compose: string }> {
+  return { engine: await checkEngine(), compose: await checkCompose() };
+}
+
 /** Docker Engine must answer; the client alone is not enough. */
 export async function checkEngine(): Promise<string> {
   const result = await docker(['version', '--format', '{{.Server.Version}}']);
@@ -14,10 +22,10 @@ export async function checkEngine(): Promise<string> {
   const why = result.stderr.trim().split('\n').find((l) => l.trim() !== '') ?? 'no answer from the Docker Engine';
   const permission = /permission denied/i.test(result.stderr);
   throw new UserError(
-    `The Docker client is installed but the Docker Engine did not answer (${why}). Nothing was started.`,
+    `The Docker client is installed but the Docker Engine did not answer (${why}).`,
     permission
       ? 'Add your user to the docker group (`sudo usermod -aG docker $USER`, then log in again), or run with sudo.'
-      : 'Start Docker Engine (Linux: `sudo systemctl start docker`; macOS/Windows: open Docker Desktop), then run `npm start` again.',
+      : 'Start Docker Engine (Linux: `sudo systemctl start docker`; macOS/Windows: open Docker Desktop), then run the command again.',
   );
 }
 
@@ -32,8 +40,8 @@ export async function checkCompose(): Promise<string> {
   const v1 = await hasComposeV1();
   throw new UserError(
     v1
-      ? 'Only Docker Compose v1 (`docker-compose`) is installed; lgtmp needs Compose v2 (`docker compose`). Nothing was started.'
-      : 'Docker Compose v2 (`docker compose`) is not installed. Nothing was started.',
+      ? 'Only Docker Compose v1 (`docker-compose`) is installed; lgtmp needs Compose v2 (`docker compose`).'
+      : 'Docker Compose v2 (`docker compose`) is not installed.',
     'Install the Compose v2 plugin: https://docs.docker.com/compose/install/ (Docker Desktop already has it).',
   );
 }

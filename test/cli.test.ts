@@ -230,6 +230,13 @@ describe('lgtmp down, status, logs', () => {
     assert.match(r.out, /demo-app +running +- +built here/);
   });
 
+  it('status with the engine down names the cause, and does not claim to have started anything', async () => {
+    const r = await runCli(['status'], { scenario: { engine: 'down', compose: 'v2' } });
+    assert.equal(r.code, 1);
+    assert.match(r.out, /Docker Engine did not answer/);
+    assert.doesNotMatch(r.out, /Nothing was started/);
+  });
+
   it('logs rejects an unknown service and lists the real ones', async () => {
     const r = await runCli(['logs', 'lokii'], { scenario: { engine: 'ok', compose: 'v2' } });
     assert.equal(r.code, 2);

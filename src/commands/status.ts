@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { composePs } from '../docker.js';
-import { checkCompose, checkEngine } from '../preflight.js';
+import { checkDocker } from '../preflight.js';
 import { hostPort, readEnv, readyUrl, services } from '../project.js';
 import { probe } from '../readiness.js';
 
@@ -9,8 +9,7 @@ export const summary = 'show each service: state, health, version, host port and
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean', default: false } } });
   const env = readEnv();
-  await checkEngine();
-  await checkCompose();
+  await checkDocker();
   const states = new Map((await composePs()).map((s) => [s.service, s]));
   const rows = await Promise.all(
     services.map(async (service) => {

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { ChildProcess } from 'node:child_process';
 import { composeArgs, composeLogsTail, composePs, dockerAttached, type ContainerState } from '../docker.js';
-import { checkCompose, checkEngine, checkPorts } from '../preflight.js';
+import { checkDocker, checkPorts } from '../preflight.js';
 import { grafanaUrl, hostPort, readEnv, readyUrl, services, type ServiceInfo } from '../project.js';
 import { probe, seconds } from '../readiness.js';
 import { UserError } from '../errors.js';
@@ -22,8 +22,9 @@ export async function run(argv: string[]): Promise<number> {
   const timeoutMs = Number(values.timeout) * 1000;
   const env = readEnv();
 
-  const engine = await checkEngine();
-  const compose = await checkCompose();
+  const { engine, compose } = await checkDocker().catch((err: unknown) => {
+    throw err instanceof UserError ? new UserError(`${err.message} Nothing was started.`, err.hint, err.exitCode) : err;
+  });
   const states = await composePs();
   const running = new Set(states.filter((s) => s.state === 'running').map((s) => s.service));
   if (services.every((s) => running.has(s.name))) {
