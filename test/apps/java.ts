@@ -3,7 +3,7 @@
 // extension given by OTEL_JAVAAGENT_EXTENSIONS and everything else by environment variables.
 // prepare() runs Maven once per content hash of the poms and main sources and keeps the three jars in the cache.
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { launchOptions, testEnv, type AppSpec } from '../harness/app-spec.js';
 import { cacheDir, contentHash, populateAtomically, repoRoot, run, withCacheLock } from '../harness/cache.js';
@@ -69,6 +69,22 @@ export async function buildJavaApp(): Promise<string> {
   return target;
 }
 
+/**
+ * The JVM that runs the app: $LGTMP_JAVA_HOME, else the newest JDK 21+ in /usr/lib/jvm, else `java` on PATH.
+ * The image runs Temurin 21; on JDK 17 the javaagent now and then hits a JVM class-loading race at start-up
+ * (a sticky ClassCircularityError on AbstractQueuedSynchronizer$ExclusiveNode that kills the request threads),
+ * which upstream reports for JDK 17 only.
+ */
+export function javaCommand(): string {
+  if (process.env.LGTMP_JAVA_HOME) return join(process.env.LGTMP_JAVA_HOME, 'bin', 'java');
+  const jvms = '/usr/lib/jvm';
+  const modern = (existsSync(jvms) ? readdirSync(jvms) : [])
+    .map((name) => ({ name, feature: Number(/(?:^|-)(\d{2})(?:[.-]|$)/.exec(name)?.[1] ?? 0) }))
+    .filter((j) => j.feature >= 21 && existsSync(join(jvms, j.name, 'bin', 'java')))
+    .sort((a, b) => b.feature - a.feature);
+  return modern[0] ? join(jvms, modern[0].name, 'bin', 'java') : 'java';
+}
+
 export const javaApp: AppSpec = {
   service: JAVA_SERVICE,
   language: 'java',
@@ -90,7 +106,7 @@ export const javaApp: AppSpec = {
       PYROSCOPE_UPLOAD_INTERVAL: '2s',
     };
     return launchOptions(JAVA_SERVICE, o, {
-      command: 'java',
+      command: javaCommand(),
       args: [`-javaagent:${join(jarDir, JAVA_JARS.agent)}`, '-jar', join(jarDir, JAVA_JARS.app)],
       cwd: jarDir,
       env,
