@@ -1,5 +1,6 @@
 // `lgtmp tour slow`: the seed's "why is /slow slow?" walkthrough on live data, then the fix.
 import { parseArgs } from 'node:util';
+import { parseOrExit } from '../usage.js';
 
 import { envFile, readEnv } from '../project.js';
 import { endpointFlags, endpointOptions, parseDuration } from '../verify/config.js';
@@ -98,17 +99,8 @@ export function parseTourArgs(argv: string[]): TourArgs | { help: true } {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  let args: ReturnType<typeof parseTourArgs>;
-  try {
-    args = parseTourArgs(argv);
-  } catch (err) {
-    process.stderr.write(`lgtmp tour: ${err instanceof Error ? err.message : String(err)}\n\n${HELP}\n`);
-    return 2;
-  }
-  if (args.help) {
-    process.stdout.write(HELP + '\n');
-    return 0;
-  }
+  const args = parseOrExit('tour', HELP, () => parseTourArgs(argv));
+  if (typeof args === 'number') return args;
   const { json, svc, waitMs } = args;
   const apps = appUrls(args.env, args.appOverrides);
   const print = (s: string) => {

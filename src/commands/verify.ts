@@ -1,5 +1,6 @@
 // `lgtmp verify`: prove every correlation of the demo on the running stack.
 import { parseArgs } from 'node:util';
+import { parseOrExit } from '../usage.js';
 
 import { SERVICES, shellCheck } from '../verify/checks.js';
 import { endpointFlags, endpointOptions, parseDuration, parseTime } from '../verify/config.js';
@@ -80,17 +81,8 @@ export function parseVerifyArgs(argv: string[]): { opts: VerifyOptions; json: bo
 }
 
 export async function run(argv: string[]): Promise<number> {
-  let parsed: ReturnType<typeof parseVerifyArgs>;
-  try {
-    parsed = parseVerifyArgs(argv);
-  } catch (err) {
-    process.stderr.write(`lgtmp verify: ${err instanceof Error ? err.message : String(err)}\n\n${HELP}\n`);
-    return 2;
-  }
-  if (parsed.help) {
-    process.stdout.write(HELP + '\n');
-    return 0;
-  }
+  const parsed = parseOrExit('verify', HELP, () => parseVerifyArgs(argv));
+  if (typeof parsed === 'number') return parsed;
   const { opts, json } = parsed;
   let setup: Awaited<ReturnType<typeof createContext>> | undefined;
   try {
