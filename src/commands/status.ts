@@ -3,6 +3,7 @@ import { composePs } from '../docker.js';
 import { checkDocker } from '../preflight.js';
 import { hostPort, readEnv, readyUrl, services } from '../project.js';
 import { probe } from '../readiness.js';
+import { columns } from '../columns.js';
 
 export const summary = 'show each service: state, health, version, host port and its own readiness answer';
 
@@ -31,8 +32,7 @@ export async function run(argv: string[]): Promise<number> {
   } else {
     const header = ['SERVICE', 'STATE', 'HEALTH', 'VERSION', 'PORT', 'READY', 'READINESS ANSWER'];
     const table = [header, ...rows.map((r) => [r.service, r.state, r.health, r.version, String(r.port), r.ready ? 'yes' : 'no', r.readiness])];
-    const widths = header.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
-    for (const row of table) console.log(row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd());
+    console.log(columns(table));
   }
   return rows.every((r) => r.ready) ? 0 : 1;
 }

@@ -5,6 +5,7 @@
 //   npm run bench                   every app
 //   LGTMP_APPS=go,node npm run bench
 import { readFileSync } from 'node:fs';
+import { columns } from '../../src/columns.js';
 import { selectedApps } from '../apps/index.js';
 import type { AppSpec } from '../harness/app-spec.js';
 import { freePort, launchApp } from '../harness/launcher.js';
@@ -79,10 +80,8 @@ async function main(): Promise<void> {
     await profiles.close();
   }
   const header = ['service', 'mode', 'startup s', '/hello p50 ms', '/hello p99 ms', '/slow s', 'RSS MB after 3 /alloc'];
-  const table = [header, ...rows];
-  const widths = header.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));
   console.log(`${helloRequests} sequential /hello after ${warmup} warm-up, keep-alive; /alloc kept at 3 batches by the test environment\n`);
-  for (const r of table) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join('  '));
+  console.log(columns([header, ...rows]));
 }
 
 await main();
