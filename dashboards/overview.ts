@@ -157,7 +157,7 @@ export function overviewDashboard(): Dashboard {
     flameGraph({
       title: 'CPU flame graph ($service)',
       description:
-        'Pyroscope process_cpu profile of the service over the time range. For demo-app the /slow regex (checkEmail -> regexp) dominates. The Node app has no process_cpu profile: pick "CPU time (Node)" or "Wall clock (Node)" on the drill-down.',
+        'Pyroscope process_cpu profile of the service over the time range. For demo-app the /slow regex (checkEmail -> regexp) dominates.',
       profileTypeId: pyroscope.cpuProfileType,
       labelSelector: pyroscope.serviceSelector,
       size: { w: 12, h: 12 },

@@ -388,8 +388,7 @@ export function serviceVariable(): QueryVariableBuilder {
 }
 
 const profileTypeOptions: { text: string; value: string }[] = [
-  { text: 'CPU (Go/Java/Python)', value: profileTypes.cpu },
-  { text: 'CPU time (Node)', value: profileTypes.wallCpu },
+  { text: 'CPU', value: profileTypes.cpu },
   { text: 'Wall clock (Node)', value: profileTypes.wall },
   { text: 'Allocated bytes (Go)', value: profileTypes.goAllocSpace },
   { text: 'In-use bytes (Go)', value: profileTypes.goInuseSpace },

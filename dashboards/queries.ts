@@ -209,9 +209,8 @@ export const traceql = {
 // Pyroscope
 // ---------------------------------------------------------------------------------------------
 export const profileTypes = {
+  /** CPU time, in every app (Node: the wall profiler's CPU time, uploaded as process_cpu by the bootstrap). */
   cpu: 'process_cpu:cpu:nanoseconds:cpu:nanoseconds',
-  /** Node's wall profiler with collectCpuTime: CPU time, labelled per span ("Profiles for this span"). */
-  wallCpu: 'wall:cpu:nanoseconds:wall:nanoseconds',
   /** Node's wall profiler: wall-clock time, waiting included. */
   wall: 'wall:wall:nanoseconds:wall:nanoseconds',
   goAllocSpace: 'memory:alloc_space:bytes:space:bytes',

@@ -161,7 +161,7 @@ export function serviceDashboard(): Dashboard {
     flameGraph({
       title: 'Flame graph: $profile_type',
       description:
-        'Pyroscope profile of $service over the time range; pick the profile type above. CPU: /slow -> checkEmail -> regex. Allocated bytes (Go): /alloc -> allocateMemoryBurst. Node has its own types: CPU time (Node) and Wall clock (Node).',
+        'Pyroscope profile of $service over the time range; pick the profile type above. CPU: /slow -> checkEmail -> regex. Allocated bytes (Go): /alloc -> allocateMemoryBurst. Wall clock (Node): time on and off CPU, waiting included.',
       profileTypeId: pyroscope.variableProfileType,
       labelSelector: pyroscope.serviceSelector,
       size: { w: 14, h: 12 },

@@ -12,6 +12,7 @@ import { allApps, selectedApps } from './apps/index.js';
 import type { AppSpec } from './harness/app-spec.js';
 import { startAppWithPeers, type AppWithPeers } from './harness/app-with-peers.js';
 import { repoRoot, tail } from './harness/cache.js';
+import { readProvisioningFile, tracesToProfiles } from '../src/verify/provisioning.js';
 import { freePort, launchApp, waitFor, type LaunchedApp } from './harness/launcher.js';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedLog, type ReceivedSpan } from './harness/otlp-receiver.js';
 import { frameShare, hottestFrames, startProfileReceiver, type ProfileReceiver, type ProfileSample } from './harness/profile-receiver.js';
@@ -57,6 +58,16 @@ function logBody(l: ReceivedLog): Record<string, unknown> | undefined {
 }
 
 const ALLOC_TYPE = /^(alloc_|inuse_|space$|objects$|alloc$)/;
+
+/** The one profile type Grafana's "Profiles for this span" asks Pyroscope for, for every service (our provisioning). */
+function spanProfileType(): string {
+  const provisioning = readProvisioningFile(join(repoRoot, 'stack', 'grafana', 'provisioning', 'datasources', 'datasources.yaml'));
+  const tempo = provisioning.datasources.find((d) => d.type === 'tempo');
+  const id = tempo && tracesToProfiles(tempo)?.profileTypeId;
+  assert.ok(id, 'the Tempo datasource has tracesToProfiles.profileTypeId');
+  return id;
+}
+const SPAN_PROFILE_TYPE = spanProfileType();
 
 /** Runs fn; on failure appends what each component saw, so a red test says why. */
 async function withDiagnostics(diag: () => string, fn: () => Promise<void>): Promise<void> {
@@ -238,12 +249,12 @@ for (const spec of apps) {
       assert.deepEqual(otlp!.forwardErrors(), []);
     }, 6 * 60_000);
 
-    check(`profiles: ${spec.cpuProfileType} samples labelled with the /slow root span id are the regex work under the app frame`, async (t) => {
+    check(`profiles: ${SPAN_PROFILE_TYPE} samples (the type "Profiles for this span" asks for) labelled with the /slow root span id are the regex work under the app frame`, async (t) => {
       assert.ok(root, 'needs the /slow span');
       const spanId = root.spanId;
-      const mine = await waitFor(`${spec.cpuProfileType} samples labelled span_id=${spanId}`, () => {
+      const mine = await waitFor(`${SPAN_PROFILE_TYPE} samples labelled span_id=${spanId}`, () => {
         const s = prof!.profiles()
-          .filter((p) => p.service === spec.service && p.sampleType === spec.cpuProfileType)
+          .filter((p) => p.service === spec.service && p.profileTypeId === SPAN_PROFILE_TYPE)
           .flatMap((p) => p.samples.filter((x) => x.labels.span_id === spanId));
         return s.reduce((a, x) => a + x.value, 0) > 0 ? s : undefined;
       }, 120_000, 1000);
@@ -258,7 +269,7 @@ for (const spec of apps) {
       assert.ok(frameShare(mine, spec.slow.regexFrame) >= 0.3, `the regex engine carries the span's samples\n${shown}`);
       assert.ok(frameShare(callees, spec.slow.regexFrame) >= 0.5, `the regex engine carries most of the time under the app frame\n${shown}`);
       assert.ok(hot.some((h) => spec.slow.regexFrame.test(h.frame)) || frameShare(callees, spec.slow.regexFrame) === 1, `regex frames are the hottest under the app frame\n${shown}`);
-      t.diagnostic(`${spec.service}: ${mine.length} samples, ${mine.reduce((a, x) => a + x.value, 0)} ${spec.cpuProfileType} under span ${spanId}; ${shown.replace(/\n/g, '; ')}; ${prof!.summary()}`);
+      t.diagnostic(`${spec.service}: ${mine.length} samples, ${mine.reduce((a, x) => a + x.value, 0)} ${SPAN_PROFILE_TYPE} under span ${spanId}; ${shown.replace(/\n/g, '; ')}; ${prof!.summary()}`);
       // Root first: where a stack holds the app frame, the regex frames come after it (deeper). Stacks without it
       // exist: the JVM profiler cuts very deep stacks (the regex engine recurses), keeping the leaf end.
       const firstRegex = (st: string[]): number => st.findIndex((f) => spec.slow.regexFrame.test(f));

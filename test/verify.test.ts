@@ -105,6 +105,16 @@ describe('verify on the recorded responses', () => {
     assert.match(r['seed-promql']!.evidence, /p95 \/slow 4\.75 s/);
   });
 
+  it('node-demo-app, whose SDK records no exemplars: exemplars and exemplar->trace pass through Tempo\'s span metrics', async () => {
+    const results = await runOn(stack, { services: ['node-demo-app'], checks: ['exemplars', 'exemplar->trace'] });
+    const r = byCheck(results, 'node-demo-app');
+    assert.equal(r['exemplars']!.status, 'pass', show(results));
+    assert.match(r['exemplars']!.evidence, /^6 exemplars on 2 series of Tempo's span metrics \(node-demo-app itself records none: .*opentelemetry-js #2594\) with trace ids in label traceID/);
+    assert.ok(decodeURIComponent(r['exemplars']!.link).includes('traces_spanmetrics_latency_bucket{service=\\"node-demo-app\\"}'), r['exemplars']!.link);
+    assert.equal(r['exemplar->trace']!.status, 'pass', show(results));
+    assert.match(r['exemplar->trace']!.evidence, new RegExp(`traceID=${ids.chain} \\(GET( /chain)?\\) -> Tempo trace, \\d+ spans \\(node-demo-app: GET /chain\\)`));
+  });
+
   it('asks Loki for categorized labels and answers every request from a recording (unknown trace ids aside)', () => {
     const queries = stack.loki.requests.filter((r) => r.path === '/loki/api/v1/query_range');
     assert.ok(queries.length > 0);
@@ -178,7 +188,7 @@ describe('verify fails the right check, with the right cause, on derived variant
   async function variant(transform: (f: Fixture) => Fixture | null, extra: Partial<VerifyOptions> = {}): Promise<Record<string, CheckResult>> {
     const stack = await serveFixtureStack(transform);
     try {
-      return byCheck(await runOn(stack, extra));
+      return byCheck(await runOn(stack, extra), extra.services?.[0]);
     } finally {
       await stack.close();
     }
@@ -198,6 +208,16 @@ describe('verify fails the right check, with the right cause, on derived variant
     assert.match(r['exemplars']!.evidence, /no exemplars/);
     assert.match(r['exemplars']!.cause!, /max_global_exemplars_per_user is 0/);
     assert.deepEqual(changed(r), ['exemplar->trace', 'exemplars']);
+  });
+
+  it('node-demo-app without span-metric exemplars: fails naming the metrics-generator, not the SDK', async () => {
+    const r = await variant((f) => {
+      if (f.file === 'prometheus/exemplars-spanmetrics.json') (f.response as { data: unknown[] }).data = [];
+      return f;
+    }, { services: ['node-demo-app'], checks: ['exemplars'] });
+    assert.equal(r['exemplars']!.status, 'fail');
+    assert.equal(r['exemplars']!.evidence, 'traces_spanmetrics_latency_bucket{service="node-demo-app"}: no exemplars in the window');
+    assert.match(r['exemplars']!.cause!, /records no exemplars itself \(.*#2594\), and Tempo's span metrics have none for it either: is Tempo's metrics-generator/);
   });
 
   it('exemplars under another label than the provisioned destinations: named', async () => {

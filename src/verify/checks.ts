@@ -16,6 +16,7 @@ import {
   tracesToProfiles,
   type DatasourceSettings,
 } from './provisioning.js';
+import type { ExemplarSeries } from './prometheus.js';
 import { inclusiveShare, REGEX_WORK, topSelfFrames, type FlameGraph, type ProfileType } from './pyroscope.js';
 import { traceToLogsQuery, traceToMetricsQueries, traceToProfilesQuery } from './substitute.js';
 import { rootSpan, spanTag } from './tempo.js';
@@ -343,8 +344,39 @@ const traceToProfiles: CheckFn = async (ctx, svc, out) => {
 // 6. metrics -> traces: exemplars
 
 const durationBuckets = (svc: string) => `http_server_request_duration_seconds_bucket{job="${svc}"}`;
+const SPAN_LATENCY_BUCKETS = 'traces_spanmetrics_latency_bucket';
 
-const exemplarsOf = (ctx: VerifyContext, svc: string) => memo(ctx, `exemplars:${svc}`, () => ctx.prom.exemplars(durationBuckets(svc), ctx.window.startMs, ctx.window.endMs));
+/**
+ * Services whose metrics SDK records no exemplars, with the reason. Their metrics -> traces path is
+ * Tempo's span metrics (exemplars labelled traceID, on the overview's p95 panel), so that is what
+ * the exemplar checks read for them; for every other service, the SDK's own histogram.
+ */
+export const SDK_WITHOUT_EXEMPLARS: Record<string, string> = {
+  'node-demo-app': 'the OpenTelemetry JS metrics SDK records no exemplars, opentelemetry-js #2594',
+};
+
+interface ExemplarSource {
+  histogram: string;
+  routeLabel: string;
+  /** The p95 query whose exemplar dots Grafana shows (the check's link). */
+  p95: string;
+  series(): Promise<ExemplarSeries[]>;
+}
+
+function exemplarSource(ctx: VerifyContext, svc: string): ExemplarSource {
+  if (SDK_WITHOUT_EXEMPLARS[svc] === undefined) {
+    const histogram = durationBuckets(svc);
+    return { histogram, routeLabel: 'http_route', p95: p95Query(svc), series: () => memo(ctx, `exemplars:${svc}`, () => ctx.prom.exemplars(histogram, ctx.window.startMs, ctx.window.endMs)) };
+  }
+  return {
+    histogram: `${SPAN_LATENCY_BUCKETS}{service="${svc}"}`,
+    routeLabel: 'span_name',
+    p95: `histogram_quantile(0.95, sum by (le, span_name) (rate(${SPAN_LATENCY_BUCKETS}{service="${svc}"}[5m])))`,
+    // one query for every service (the generator's series of all services), filtered here
+    series: async () =>
+      (await memo(ctx, 'exemplars:spanmetrics', () => ctx.prom.exemplars(SPAN_LATENCY_BUCKETS, ctx.window.startMs, ctx.window.endMs))).filter((x) => x.seriesLabels['service'] === svc),
+  };
+}
 
 interface ExemplarRef {
   traceId: string;
@@ -356,13 +388,21 @@ interface ExemplarRef {
 
 async function exemplarRefs(ctx: VerifyContext, svc: string, out: Out): Promise<{ refs: ExemplarRef[]; evidence: string }> {
   const promDs = ds(ctx, ctx.uids.prometheus, 'Metrics -> traces', 'prometheus');
-  out.link = links.promLink(ctx.grafana, promDs.uid, p95Query(svc), ctx.window.startMs, ctx.window.endMs, true);
+  const source = exemplarSource(ctx, svc);
+  out.link = links.promLink(ctx.grafana, promDs.uid, source.p95, ctx.window.startMs, ctx.window.endMs, true);
   const dests = exemplarDestinations(promDs).filter((d) => d.name);
   if (dests.length === 0) {
     throw new Fail(`Mimir datasource ${promDs.uid}: no exemplarTraceIdDestinations`, 'exemplars are not clickable: add jsonData.exemplarTraceIdDestinations for trace_id (OTLP) and traceID (Tempo generator)');
   }
-  const series = await exemplarsOf(ctx, svc);
-  const all = series.flatMap((s) => s.exemplars.map((e) => ({ ...e, route: s.seriesLabels['http_route'] ?? '' })));
+  const noSdkExemplars = SDK_WITHOUT_EXEMPLARS[svc];
+  const series = await source.series();
+  const all = series.flatMap((s) => s.exemplars.map((e) => ({ ...e, route: s.seriesLabels[source.routeLabel] ?? '' })));
+  if (all.length === 0 && noSdkExemplars !== undefined) {
+    throw new Fail(
+      `${source.histogram}: no exemplars in the window`,
+      `${svc} records no exemplars itself (${noSdkExemplars}), and Tempo's span metrics have none for it either: is Tempo's metrics-generator writing span metrics with exemplars to Mimir (stack/tempo), and does Mimir keep exemplars (max_global_exemplars_per_user)?`,
+    );
+  }
   if (all.length === 0) {
     const rate = await ctx.prom.query(`sum by (http_route) (rate(http_server_request_duration_seconds_count{job="${svc}"}[5m]))`);
     // Do other services' histograms have exemplars? Then Mimir keeps them and this app records none.
@@ -371,7 +411,7 @@ async function exemplarRefs(ctx: VerifyContext, svc: string, out: Out): Promise<
       .then((x) => [...new Set(x.filter((s) => s.exemplars.length > 0).map((s) => s.seriesLabels['job'] ?? '?'))])
       .catch(() => [] as string[]);
     throw new Fail(
-      `${durationBuckets(svc)}: no exemplars in the window`,
+      `${source.histogram}: no exemplars in the window`,
       rate.length === 0
         ? `no http_server_request_duration_seconds series for job=${svc} at all (see seed-promql), so no exemplars either`
         : others.length > 0
@@ -393,7 +433,8 @@ async function exemplarRefs(ctx: VerifyContext, svc: string, out: Out): Promise<
   }
   refs.sort((a, b) => b.timestampMs - a.timestampMs);
   const labels = [...new Set(refs.map((r) => r.label))].join(', ');
-  return { refs, evidence: `${refs.length} exemplars on ${series.length} series with trace ids in label ${labels}` };
+  const from = noSdkExemplars === undefined ? '' : ` of Tempo's span metrics (${svc} itself records none: ${noSdkExemplars})`;
+  return { refs, evidence: `${refs.length} exemplars on ${series.length} series${from} with trace ids in label ${labels}` };
 }
 
 const exemplars: CheckFn = async (ctx, svc, out) => {

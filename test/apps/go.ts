@@ -80,5 +80,4 @@ export const goApp: AppSpec = {
     regexFrame: /^regexp\./,
   },
   alloc: { appFrame: /^main\.allocateMemoryBurst$/ },
-  cpuProfileType: 'cpu',
 };

@@ -129,5 +129,4 @@ export const javaApp: AppSpec = {
     regexFrame: /^java\/util\/regex\//,
   },
   alloc: { appFrame: /^io\/lgtmp\/demo\/MemoryHog\.allocateMemoryBurst$/ },
-  cpuProfileType: 'cpu',
 };

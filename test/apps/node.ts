@@ -5,6 +5,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { SDK_WITHOUT_EXEMPLARS } from '../../src/verify/checks.js';
 import { launchOptions, testEnv, type AppSpec } from '../harness/app-spec.js';
 import { contentHash, repoRoot, run } from '../harness/cache.js';
 
@@ -73,10 +74,8 @@ export const nodeApp: AppSpec = {
     regexFrame: /RegExp|regexp|(^|:)test(:|$)/,
   },
   alloc: { appFrame: /(^|:)allocateMemoryBurst(:|$)/ },
-  // The wall profiler with collectCpuTime: sample types samples, wall, cpu; labels on all of them.
-  cpuProfileType: 'cpu',
   // @opentelemetry/sdk-metrics 2.x has exemplar classes but never samples them, and the OTLP
   // serializer drops them (opentelemetry-js #2594, #5147): metrics -> traces for Node.js goes
   // through Tempo's span-metric exemplars instead.
-  noExemplars: 'the OpenTelemetry JS metrics SDK records no exemplars (opentelemetry-js #2594)',
+  noExemplars: SDK_WITHOUT_EXEMPLARS[NODE_SERVICE],
 };

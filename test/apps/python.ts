@@ -122,5 +122,4 @@ export const pythonApp: AppSpec = {
     regexFrame: /^(match|fullmatch|search|_compile)$|^re[./]|sre/,
   },
   alloc: { appFrame: /^allocateMemoryBurst$/ },
-  cpuProfileType: 'cpu',
 };

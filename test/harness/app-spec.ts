@@ -24,8 +24,6 @@ export interface AppSpec {
   alloc: { appFrame: RegExp; profileType?: string };
   /** Set (to the reason) when the app's OpenTelemetry SDK records no exemplars: the exemplar check is then skipped, saying why. */
   noExemplars?: string;
-  /** sampleType to look at for /slow (e.g. 'cpu' or 'wall'). */
-  cpuProfileType: string;
 }
 
 /**

@@ -4,7 +4,9 @@
 //    multipart `jfr` + `labels` parts, gzip'd).
 //  - POST /push.v1.PusherService/Push — Connect unary, PushRequest (Pyroscope's push.proto) with gzip'd pprof inside.
 // pprof is decoded with pprof-format; JFR with the JDK (tools/jfr-decode). Labels as Pyroscope sees them:
-// `profile_id` is also exposed as `span_id` (Pyroscope renames it on ingest).
+// `profile_id` is also exposed as `span_id` (Pyroscope renames it on ingest). Each profile also carries the
+// profile type id Pyroscope 2.2.1 files it under (name:sampleType:unit:periodType:periodUnit), the id that
+// Grafana's tracesToProfiles.profileTypeId must match.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { Profile } from 'pprof-format';
@@ -16,6 +18,8 @@ export interface ProfileSample { stack: string[]; value: number; labels: Record<
 export interface ReceivedProfile {
   service: string; labels: Record<string, string>; sampleType: string; samples: ProfileSample[];
   wire: 'ingest-pprof' | 'ingest-jfr' | 'push';
+  /** e.g. process_cpu:cpu:nanoseconds:cpu:nanoseconds */
+  profileTypeId: string;
 }
 export interface ProfileRequest { path: string; query: string; contentType: string; contentEncoding: string; bytes: number; status: number; error?: string; wire?: ReceivedProfile['wire'] }
 export interface ProfileReceiver {
@@ -48,11 +52,41 @@ function withSpanId(labels: Record<string, string>): Record<string, string> {
   return labels;
 }
 
-/** Decode a (possibly gzip'd) pprof into one ReceivedProfile per sample type. */
-export function decodePprof(raw: Buffer, base: { service: string; labels: Record<string, string>; wire: ReceivedProfile['wire'] }): ReceivedProfile[] {
+/**
+ * The profile name Pyroscope's /ingest gives a pprof from its sample types (pkg/og/convert/pprof):
+ * `wall` if one is wall, else after the first that names CPU, allocations, mutex, block or goroutines
+ * (pyroscope-go's sample_type_config display names for its mutex/block profiles are not applied).
+ */
+export function ingestProfileName(sampleTypes: string[]): string {
+  if (sampleTypes.includes('wall')) return 'wall';
+  for (const st of sampleTypes) {
+    if (st.includes('cpu')) return 'process_cpu';
+    if (st.includes('alloc_') || st.includes('inuse_') || st === 'space' || st === 'objects') return 'memory';
+    if (st.includes('mutex_')) return 'mutex';
+    if (st.includes('block_')) return 'block';
+    if (st.includes('goroutines')) return 'goroutines';
+  }
+  return sampleTypes.at(-1) ?? '';
+}
+
+/** Name and period of the profiles Pyroscope's JFR parser (grafana/jfr-parser) makes, by sample type. */
+function jfrProfileType(sampleType: string): { name: string; period: string } {
+  if (sampleType === 'cpu') return { name: 'process_cpu', period: 'cpu:nanoseconds' };
+  if (sampleType === 'wall') return { name: 'wall', period: 'wall:nanoseconds' };
+  if (sampleType.startsWith('alloc_')) return { name: 'memory', period: 'space:bytes' };
+  return { name: '?', period: '?:?' }; // lock, live-object and malloc samples: no test looks at them
+}
+
+/**
+ * Decode a (possibly gzip'd) pprof into one ReceivedProfile per sample type. `name`: the profile name
+ * (`__name__` of a push); by default the one Pyroscope's /ingest derives from the sample types.
+ */
+export function decodePprof(raw: Buffer, base: { service: string; labels: Record<string, string>; wire: ReceivedProfile['wire']; name?: string }): ReceivedProfile[] {
   const p = Profile.decode(maybeGunzip(raw));
   const strings = p.stringTable.strings;
   const s = (i: number | bigint | undefined): string => (i === undefined ? '' : strings[Number(i)] ?? '');
+  const name = base.name ?? ingestProfileName(p.sampleType.map((st) => s(st.type)));
+  const period = `${s(p.periodType?.type)}:${s(p.periodType?.unit)}`;
   const funcs = new Map<string, string>();
   for (const f of p.function) {
     funcs.set(String(f.id), s(f.name) || s(f.systemName));
@@ -78,6 +112,7 @@ export function decodePprof(raw: Buffer, base: { service: string; labels: Record
     service: base.service,
     labels: base.labels,
     sampleType: s(st.type),
+    profileTypeId: `${name}:${s(st.type)}:${s(st.unit)}:${period}`,
     wire: base.wire,
     samples: samples
       .filter((x) => (x.values[idx] ?? 0) !== 0)
@@ -172,10 +207,14 @@ export async function startProfileReceiver(): Promise<ProfileReceiver> {
       const decoded = await jfr.decode(maybeGunzip(main), labelsPart ? maybeGunzip(labelsPart) : undefined);
       const rate = Number(q.get('sampleRate') ?? '0');
       const period = rate > 0 ? Math.round(1e9 / rate) : 0;
-      return decoded.profiles.map((p) => ({
-        service, labels: allLabels, sampleType: p.sampleType, wire: 'ingest-jfr' as const,
-        samples: p.samples.map((x) => ({ stack: x.stack, value: p.perSample ? x.value * period : x.value, labels: withSpanId(x.labels) })),
-      }));
+      return decoded.profiles.map((p) => {
+        const type = jfrProfileType(p.sampleType);
+        return {
+          service, labels: allLabels, sampleType: p.sampleType, wire: 'ingest-jfr' as const,
+          profileTypeId: `${type.name}:${p.sampleType}:${p.unit}:${type.period}`,
+          samples: p.samples.map((x) => ({ stack: x.stack, value: p.perSample ? x.value * period : x.value, labels: withSpanId(x.labels) })),
+        };
+      });
     }
     if (format !== '' && format !== 'pprof') throw new Error(`unsupported ingest format ${JSON.stringify(format)}`);
     rec.wire = 'ingest-pprof';
@@ -198,7 +237,9 @@ export async function startProfileReceiver(): Promise<ProfileReceiver> {
       const service = labels.service_name ?? labels['service.name'] ?? labels.__name__ ?? '';
       for (const smp of series.samples ?? []) {
         if (!smp.rawProfile || smp.rawProfile.length === 0) continue;
-        out.push(...decodePprof(Buffer.from(smp.rawProfile), { service, labels, wire: 'push' }));
+        // Pyroscope's default ingest relabeling strips pyroscope-go's godeltaprof_ prefix.
+        const name = (labels.__name__ ?? '').replace(/^godeltaprof_/, '');
+        out.push(...decodePprof(Buffer.from(smp.rawProfile), { service, labels, wire: 'push', name }));
       }
     }
     return out;
@@ -253,7 +294,7 @@ export async function startProfileReceiver(): Promise<ProfileReceiver> {
     summary: () => {
       const kinds = new Map<string, number>();
       for (const p of profiles) {
-        const k = `${p.service}/${p.wire}/${p.sampleType}`;
+        const k = `${p.service}/${p.wire}/${p.profileTypeId}`;
         kinds.set(k, (kinds.get(k) ?? 0) + p.samples.length);
       }
       const rejected = requests.filter((r) => r.status !== 200);

@@ -12,7 +12,8 @@
 // - the OpenTelemetry Node SDK with @opentelemetry/auto-instrumentations-node (http server and
 //   client, Express, undici/fetch with W3C propagation, pino log correlation and log sending,
 //   runtime metrics, plus process CPU/memory metrics), OTLP exporters for traces, metrics, logs;
-// - @pyroscope/nodejs (wall/CPU time and heap) with application name = service.name;
+// - @pyroscope/nodejs (wall/CPU time and heap) with application name = service.name, its CPU time
+//   uploaded as process_cpu like the other apps' (see process-cpu.ts);
 // - span profiles: PyroscopeSpanProcessor + ProfilingContextManager (see that file).
 // Exporting never blocks a request: spans, logs and metrics are batched and sent in the
 // background, profiles are uploaded from a timer; an unreachable endpoint only costs failed
@@ -28,6 +29,7 @@ import { NodeSDK } from '@opentelemetry/sdk-node';
 import { BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor, type ReadableSpan, type Span, type SpanProcessor } from '@opentelemetry/sdk-trace';
 import Pyroscope from '@pyroscope/nodejs';
 import { createAddHookMessageChannel } from 'import-in-the-middle';
+import { installProcessCpuUpload } from './process-cpu.js';
 import { ProfilingContextManager, PyroscopeSpanProcessor } from './pyroscope-span-processor.js';
 
 // ESM apps: let the instrumentations patch modules loaded with `import` (Express, pino...).
@@ -101,6 +103,9 @@ if (profilingEnabled) {
       flushIntervalMs: env['PYROSCOPE_FLUSH_INTERVAL_MS'] === undefined ? 15_000 : undefined,
       wall: { collectCpuTime: env['PYROSCOPE_WALL_COLLECT_CPU_TIME'] === undefined ? true : undefined },
     });
+    if (!(await installProcessCpuUpload())) {
+      diag.warn('node-demo-app bootstrap: this @pyroscope/nodejs is not the one process-cpu.ts knows; CPU time stays in the wall profile (no process_cpu type)');
+    }
     Pyroscope.start();
     profilerStarted = true;
   } catch (err) {
