@@ -551,7 +551,7 @@ const seedPromql: CheckFn = async (ctx, svc, out) => {
   return `rate: ${r.length} routes (${routes.join(' ')}); p95${slow ? ` /slow ${slow.value.toFixed(2)} s` : `: ${p.length} series`}; 5xx ratio ${errText}`;
 };
 
-/** Profile types the seed shows for its Go app; the other apps need a CPU (or wall) profile. */
+/** Profile types the seed shows for its Go app; the other apps need a CPU profile. */
 const SEED_TYPES: Record<string, Array<{ name: string; sampleType: string }>> = {
   'demo-app': [
     { name: 'process_cpu', sampleType: 'cpu' },
@@ -584,14 +584,14 @@ const seedProfiles: CheckFn = async (ctx, svc, out) => {
   const wanted = SEED_TYPES[svc];
   const parts: string[] = [];
   if (!wanted) {
-    // the other apps: a CPU profile, or wall time where the profiler records that (Node)
-    for (const t of types.filter((x) => x.name === 'process_cpu' || x.name === 'wall')) {
+    // the other apps: their CPU profile
+    for (const t of types.filter((x) => x.name === 'process_cpu')) {
       const p = await windowProfile(ctx, selector, t);
       if (p.total <= 0) continue;
       out.link = p.link;
       return p.summary;
     }
-    throw new Fail(`no CPU or wall profile of ${svc} (Pyroscope has types: ${types.map((x) => x.id).join(', ') || 'none'})`, `${svc} pushes no CPU profiles: start its profiler with CPU (or wall) profiling on`);
+    throw new Fail(`no CPU profile of ${svc} (Pyroscope has types: ${types.map((x) => x.id).join(', ') || 'none'})`, `${svc} pushes no CPU profiles: start its profiler with CPU profiling on`);
   }
   const chosen = wanted.map((w) => ({ w, t: types.find((t) => t.name === w.name && t.sampleType === w.sampleType) }));
   for (const { w, t } of chosen) {
