@@ -4,7 +4,7 @@
 // the container would start with. What this cannot show: the base images' own contents (their Node, Python or
 // JDK version), USER (the replay runs as the current user) and anything a RUN does outside its WORKDIR. So only
 // Dockerfiles whose RUN commands stay inside the WORKDIR replay; any other instruction is refused, by name.
-import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, posix } from 'node:path';
 import { run } from './cache.js';
 
@@ -52,10 +52,32 @@ export function parseEnv(args: string): Record<string, string> {
 export interface ReplayedImage {
   /** Root folder of each stage, by name (or index). */
   stages: Record<string, string>;
-  /** What the container runs: ENTRYPOINT + CMD, in the last stage's WORKDIR, with its ENV. */
+  /** What the container runs: ENTRYPOINT + CMD as the Dockerfile says, in the last stage's WORKDIR, with its ENV. */
   command: string[];
+  /** The same, runnable here: an absolute program path points into the last stage's folder. */
+  argv: string[];
   cwd: string;
   env: Record<string, string>;
+}
+
+/** BuildKit's automatic platform ARGs, for a build on and for this machine. */
+function platformArgs(): Record<string, string> {
+  const arch = process.arch === 'x64' ? 'amd64' : process.arch;
+  return { TARGETOS: 'linux', TARGETARCH: arch, TARGETPLATFORM: `linux/${arch}`, BUILDOS: 'linux', BUILDARCH: arch, BUILDPLATFORM: `linux/${arch}` };
+}
+
+function globToRegExp(glob: string): RegExp {
+  const escaped = glob.replace(/[.+^$()|{}\\]/g, (c) => `\\${c}`);
+  return new RegExp(`^${escaped.replaceAll('*', '[^/]*').replaceAll('?', '[^/]')}$`);
+}
+
+/** The context files a COPY source names: itself, or the matches of a wildcard in its last path segment. */
+function copySources(context: string, src: string): string[] {
+  if (!/[*?[]/.test(src)) return [src];
+  const dir = posix.dirname(src);
+  if (/[*?[]/.test(dir) || src.includes('[')) throw new Error(`only * and ? in the last segment of a COPY source are replayed: ${src}`);
+  const re = globToRegExp(posix.basename(src));
+  return readdirSync(join(context, dir)).filter((f) => re.test(f)).map((f) => posix.join(dir, f));
 }
 
 /**
@@ -64,7 +86,7 @@ export interface ReplayedImage {
  */
 export async function replayDockerfile(dockerfile: string, context: string, root: string, runEnv: NodeJS.ProcessEnv): Promise<ReplayedImage> {
   const stages: Record<string, string> = {};
-  let stage: { root: string; workdir: string; env: Record<string, string>; entrypoint: string[]; cmd: string[] } | undefined;
+  let stage: { root: string; workdir: string; args: Record<string, string>; env: Record<string, string>; entrypoint: string[]; cmd: string[] } | undefined;
   const mapped = (p: string): string => join(stage!.root, isAbsolute(p) ? p : posix.join(stage!.workdir, p));
   const where = (ins: Instruction): string => `${dockerfile}:${ins.line} ${ins.keyword} ${ins.args}`;
 
@@ -74,11 +96,18 @@ export async function replayDockerfile(dockerfile: string, context: string, root
       const name = /\bAS\s+(\S+)\s*$/i.exec(ins.args)?.[1] ?? String(Object.keys(stages).length);
       stages[name] = join(root, name);
       mkdirSync(stages[name], { recursive: true });
-      stage = { root: stages[name], workdir: '/', env: {}, entrypoint: [], cmd: [] };
+      stage = { root: stages[name], workdir: '/', args: {}, env: {}, entrypoint: [], cmd: [] };
       continue;
     }
     if (stage === undefined) throw new Error(`${where(ins)}: before any FROM`);
     switch (ins.keyword) {
+      case 'ARG': {
+        // in a stage: visible to its RUN commands (not to the image), from BuildKit or the default
+        const [, key, value] = /^([A-Za-z_][A-Za-z0-9_]*)(?:=(.*))?$/.exec(ins.args) ?? [];
+        if (key === undefined) throw new Error(`${where(ins)}: not replayed`);
+        stage.args[key] = platformArgs()[key] ?? value ?? '';
+        break;
+      }
       case 'WORKDIR':
         stage.workdir = posix.resolve(stage.workdir, ins.args);
         mkdirSync(mapped(stage.workdir), { recursive: true });
@@ -92,11 +121,11 @@ export async function replayDockerfile(dockerfile: string, context: string, root
         const dest = parts.pop()!;
         const from = f['from'];
         if (from !== undefined && stages[from] === undefined) throw new Error(`${where(ins)}: no earlier stage ${from}`);
-        for (const src of parts) {
-          if (/[*?[]/.test(src)) throw new Error(`${where(ins)}: wildcards are not replayed`);
+        const sources = from === undefined ? parts.flatMap((p) => copySources(context, p)) : parts;
+        for (const src of sources) {
           const source = from === undefined ? join(context, src) : join(stages[from]!, src);
           if (!existsSync(source)) throw new Error(`${where(ins)}: ${src} does not exist in ${from === undefined ? 'the build context' : `stage ${from}`}`);
-          const intoDir = dest.endsWith('/') || parts.length > 1 || statSync(source).isDirectory();
+          const intoDir = dest.endsWith('/') || sources.length > 1 || statSync(source).isDirectory();
           const target = intoDir && !statSync(source).isDirectory() ? join(mapped(dest), posix.basename(src)) : mapped(dest);
           mkdirSync(dirname(target), { recursive: true });
           cpSync(source, target, { recursive: true });
@@ -107,7 +136,7 @@ export async function replayDockerfile(dockerfile: string, context: string, root
       case 'RUN': {
         const { rest } = flags(ins.args);
         if (/(^|[\s=:"'])\/[A-Za-z]/.test(rest)) throw new Error(`${where(ins)}: an absolute path in RUN would leave the replayed stage`);
-        const r = await run('sh', ['-c', rest], { cwd: mapped(stage.workdir), env: { ...runEnv, ...stage.env }, allowFailure: true, timeoutMs: 10 * 60_000 });
+        const r = await run('sh', ['-c', rest], { cwd: mapped(stage.workdir), env: { ...runEnv, ...stage.args, ...stage.env }, allowFailure: true, timeoutMs: 10 * 60_000 });
         if (r.code !== 0) throw new Error(`${where(ins)} failed (exit ${r.code ?? r.signal})\n${(r.stdout + r.stderr).slice(-4000)}`);
         break;
       }
@@ -127,5 +156,7 @@ export async function replayDockerfile(dockerfile: string, context: string, root
     }
   }
   if (stage === undefined) throw new Error(`${dockerfile}: no FROM`);
-  return { stages, command: [...stage.entrypoint, ...stage.cmd], cwd: mapped(stage.workdir), env: stage.env };
+  const command = [...stage.entrypoint, ...stage.cmd];
+  const argv = command.map((a, i) => (i === 0 && isAbsolute(a) ? join(stage!.root, a) : a));
+  return { stages, command, argv, cwd: mapped(stage.workdir), env: stage.env };
 }

@@ -1,0 +1,114 @@
+// App images without Docker: the Dockerfiles of the Node.js and Go apps replayed natively
+// (test/harness/dockerfile.ts), so each image's build context, recipe, final contents and start command are
+// what is tested, with the local toolchains instead of the base images'. Each app then runs as its container
+// would start it and sends a /slow span and that span's CPU profile to the in-process receivers.
+// The Java and Python Dockerfiles create users or write outside their WORKDIR: the replay refuses them.
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { goApp, goAppDir, goEnv, goVersion } from './apps/go.js';
+import { nodeApp, nodeAppDir } from './apps/node.js';
+import { testEnv, type AppSpec } from './harness/app-spec.js';
+import { tail } from './harness/cache.js';
+import { replayDockerfile, type ReplayedImage } from './harness/dockerfile.js';
+import { freePort, launchApp, makeTempDir, removeTempDir, waitFor, type LaunchedApp } from './harness/launcher.js';
+import { startOtlpReceiver, type OtlpReceiver } from './harness/otlp-receiver.js';
+import { startProfileReceiver, type ProfileReceiver } from './harness/profile-receiver.js';
+
+/** The one profile type "Profiles for this span" asks for (stack/grafana provisioning), for every app. */
+const SPAN_PROFILE_TYPE = 'process_cpu:cpu:nanoseconds:cpu:nanoseconds';
+
+interface ImageCase {
+  spec: AppSpec;
+  context: string;
+  /** The environment RUN commands get: the toolchain the image's build stage has. */
+  buildEnv(): Promise<NodeJS.ProcessEnv>;
+  command: string[];
+  /** Paths relative to the final stage's WORKDIR that must (true) or must not (false) be in the image. */
+  files: Record<string, boolean>;
+}
+
+/** The test process's environment minus what would configure an app or npm behind the image's back. */
+function hostEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const k of Object.keys(env)) if (/^(OTEL_|PYROSCOPE_|npm_|NODE_TEST_CONTEXT$|NODE_OPTIONS$)/.test(k)) delete env[k];
+  return env;
+}
+
+const cases: ImageCase[] = [
+  {
+    spec: nodeApp,
+    context: nodeAppDir(),
+    buildEnv: async () => hostEnv(),
+    command: ['node', '--import', './dist/telemetry/bootstrap.js', 'dist/server.js'],
+    files: { 'dist/server.js': true, 'dist/telemetry/bootstrap.js': true, 'node_modules/@pyroscope/nodejs': true, 'node_modules/pprof-format': true, src: false, 'node_modules/typescript': false },
+  },
+  {
+    spec: goApp,
+    context: goAppDir(),
+    buildEnv: async () => {
+      await goVersion(); // a clear error when Go is missing
+      return { ...hostEnv(), ...goEnv() };
+    },
+    command: ['/usr/local/bin/demo-app'],
+    files: { 'usr/local/bin/demo-app': true, src: false },
+  },
+];
+
+for (const c of cases) {
+  describe(`${c.spec.service} image (${c.context.slice(c.context.lastIndexOf('apps/'))}/Dockerfile replayed without Docker)`, { timeout: 20 * 60_000 }, () => {
+    let dir = '';
+    let image: ReplayedImage;
+    let otlp: OtlpReceiver | undefined;
+    let prof: ProfileReceiver | undefined;
+    let app: LaunchedApp | undefined;
+
+    before(async () => {
+      dir = makeTempDir('lgtmp-image-');
+      image = await replayDockerfile(join(c.context, 'Dockerfile'), c.context, dir, await c.buildEnv());
+    }, { timeout: 15 * 60_000 });
+    after(async () => {
+      await app?.stop();
+      await prof?.close();
+      await otlp?.close();
+      removeTempDir(dir);
+    });
+
+    it('holds what the app needs to run, and no build leftovers', () => {
+      assert.deepEqual(image.command, c.command);
+      for (const [f, present] of Object.entries(c.files)) assert.equal(existsSync(join(image.cwd, f)), present, `${f} ${present ? 'in' : 'not in'} the image`);
+      assert.equal(image.env['OTEL_SERVICE_NAME'], c.spec.service);
+    });
+
+    it('runs as the container starts it, and sends a /slow span with its CPU profile', { timeout: 4 * 60_000 }, async () => {
+      otlp = await startOtlpReceiver();
+      prof = await startProfileReceiver();
+      const port = await freePort();
+      const base = `http://127.0.0.1:${port}`;
+      const [command, ...args] = image.argv;
+      app = await launchApp({
+        name: `${c.spec.service} (image)`,
+        command: command!,
+        args,
+        cwd: image.cwd,
+        // the image's ENV, then what compose.yaml sets, pointed at the receivers (the tests' usual settings)
+        env: { ...image.env, ...testEnv(c.spec.service, { port, otlpUrl: otlp.url, pyroscopeUrl: prof.url }) },
+        healthUrl: `${base}/healthz`,
+        timeoutMs: 60_000,
+      });
+      const diag = (): string => `--- app output ---\n${tail(app!.output(), 4000)}\n${prof!.summary()}`;
+      const res = await fetch(`${base}/slow${c.spec.slow.query}`);
+      assert.equal(res.status, 200, diag());
+      const root = await waitFor('the /slow server span with pyroscope.profile.id', () =>
+        otlp!.spans().find((s) => s.kind === 2 && s.attributes['pyroscope.profile.id'] !== undefined && /slow/.test(String(s.attributes['http.route'] ?? s.name))), 30_000);
+      const cpu = await waitFor(`${SPAN_PROFILE_TYPE} samples labelled span_id=${root.spanId}`, () => {
+        const samples = prof!.profiles()
+          .filter((p) => p.service === c.spec.service && p.profileTypeId === SPAN_PROFILE_TYPE)
+          .flatMap((p) => p.samples.filter((s) => s.labels['span_id'] === root.spanId));
+        return samples.length > 0 ? samples : undefined;
+      }, 60_000).catch((e: Error) => assert.fail(`${e.message}\n${diag()}`));
+      assert.ok(cpu.some((s) => s.stack.some((f) => c.spec.slow.appFrame.test(f))), `${c.spec.slow.appFrame} in the span's CPU samples\n${diag()}`);
+    });
+  });
+}
