@@ -9,10 +9,9 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parse as parseYaml } from 'yaml';
 import { allApps, selectedApps } from './apps/index.js';
-import type { AppSpec } from './harness/app-spec.js';
+import { SPAN_PROFILE_TYPE, type AppSpec } from './harness/app-spec.js';
 import { startAppWithPeers, type AppWithPeers } from './harness/app-with-peers.js';
 import { repoRoot, tail } from './harness/cache.js';
-import { readProvisioningFile, tracesToProfiles } from '../src/verify/provisioning.js';
 import { freePort, launchApp, waitFor, type LaunchedApp } from './harness/launcher.js';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedLog, type ReceivedSpan } from './harness/otlp-receiver.js';
 import { frameShare, hottestFrames, startProfileReceiver, type ProfileReceiver, type ProfileSample } from './harness/profile-receiver.js';
@@ -59,15 +58,6 @@ function logBody(l: ReceivedLog): Record<string, unknown> | undefined {
 
 const ALLOC_TYPE = /^(alloc_|inuse_|space$|objects$|alloc$)/;
 
-/** The one profile type Grafana's "Profiles for this span" asks Pyroscope for, for every service (our provisioning). */
-function spanProfileType(): string {
-  const provisioning = readProvisioningFile(join(repoRoot, 'stack', 'grafana', 'provisioning', 'datasources', 'datasources.yaml'));
-  const tempo = provisioning.datasources.find((d) => d.type === 'tempo');
-  const id = tempo && tracesToProfiles(tempo)?.profileTypeId;
-  assert.ok(id, 'the Tempo datasource has tracesToProfiles.profileTypeId');
-  return id;
-}
-const SPAN_PROFILE_TYPE = spanProfileType();
 
 /** Runs fn; on failure appends what each component saw, so a red test says why. */
 async function withDiagnostics(diag: () => string, fn: () => Promise<void>): Promise<void> {

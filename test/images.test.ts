@@ -9,15 +9,12 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { goApp, goAppDir, goEnv, goVersion } from './apps/go.js';
 import { nodeApp, nodeAppDir } from './apps/node.js';
-import { testEnv, type AppSpec } from './harness/app-spec.js';
+import { SPAN_PROFILE_TYPE, testEnv, type AppSpec } from './harness/app-spec.js';
 import { tail } from './harness/cache.js';
 import { replayDockerfile, type ReplayedImage } from './harness/dockerfile.js';
 import { freePort, launchApp, makeTempDir, removeTempDir, waitFor, type LaunchedApp } from './harness/launcher.js';
 import { startOtlpReceiver, type OtlpReceiver } from './harness/otlp-receiver.js';
 import { startProfileReceiver, type ProfileReceiver } from './harness/profile-receiver.js';
-
-/** The one profile type "Profiles for this span" asks for (stack/grafana provisioning), for every app. */
-const SPAN_PROFILE_TYPE = 'process_cpu:cpu:nanoseconds:cpu:nanoseconds';
 
 interface ImageCase {
   spec: AppSpec;
@@ -112,3 +109,17 @@ for (const c of cases) {
     });
   });
 }
+
+describe('Dockerfiles the replay cannot reproduce are refused, by instruction', () => {
+  for (const [app, reason] of [['java', /Dockerfile:\d+ RUN .*mkdir -p \/out.*: an absolute path in RUN would leave the replayed stage/], ['python', /Dockerfile:\d+ RUN python -m venv \/opt\/venv: an absolute path in RUN/]] as const) {
+    it(`apps/${app}/Dockerfile`, async () => {
+      const context = join(goAppDir(), '..', app);
+      const dir = makeTempDir('lgtmp-image-');
+      try {
+        await assert.rejects(replayDockerfile(join(context, 'Dockerfile'), context, dir, hostEnv()), reason);
+      } finally {
+        removeTempDir(dir);
+      }
+    });
+  }
+});

@@ -59,7 +59,7 @@ func TestTrafficConfigBounds(t *testing.T) {
 // The generator never has more than TRAFFIC_CONCURRENCY requests in flight,
 // skips ticks instead of queueing them, and stops when its context ends.
 func TestTrafficGeneratorIsBounded(t *testing.T) {
-	var inFlight, maxInFlight, total atomic.Int64
+	var inFlight, maxInFlight atomic.Int64
 	release := make(chan struct{})
 	var paths sync.Map
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -71,7 +71,6 @@ func TestTrafficGeneratorIsBounded(t *testing.T) {
 				break
 			}
 		}
-		total.Add(1)
 		paths.Store(r.URL.RequestURI(), true)
 		select {
 		case <-release:
@@ -80,11 +79,14 @@ func TestTrafficGeneratorIsBounded(t *testing.T) {
 	}))
 	defer srv.Close()
 
+	// Counted where the generator issues them: a request cancelled at stop may still reach the server after run
+	// returns, which is not a request after stop.
+	issued := countingTransport{base: http.DefaultTransport}
 	mix, _ := parseTrafficMix("hello=1,fail=1")
 	g := &trafficGenerator{
 		cfg:     trafficConfig{enabled: true, rps: 50, concurrency: 3, mix: mix},
 		baseURL: srv.URL,
-		client:  &http.Client{Timeout: 5 * time.Second},
+		client:  &http.Client{Timeout: 5 * time.Second, Transport: &issued},
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -108,9 +110,9 @@ func TestTrafficGeneratorIsBounded(t *testing.T) {
 	case <-time.After(3 * time.Second):
 		t.Fatal("generator did not stop")
 	}
-	after := total.Load()
+	after := issued.n.Load()
 	time.Sleep(100 * time.Millisecond)
-	if total.Load() != after {
+	if issued.n.Load() != after {
 		t.Error("requests after stop")
 	}
 	if after > 3+int64(0.6*50)+2 {
@@ -132,4 +134,15 @@ func TestTrafficGeneratorOffOrEmptyReturns(t *testing.T) {
 	case <-time.After(time.Second):
 		t.Fatal("empty generator must return at once")
 	}
+}
+
+// countingTransport counts the requests an http.Client issues.
+type countingTransport struct {
+	base http.RoundTripper
+	n    atomic.Int64
+}
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.n.Add(1)
+	return c.base.RoundTrip(r)
 }

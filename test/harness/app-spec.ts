@@ -1,4 +1,16 @@
+import { join } from 'node:path';
+import { readProvisioningFile, tracesToProfiles } from '../../src/verify/provisioning.js';
+import { repoRoot } from './cache.js';
 import type { LaunchOptions } from './launcher.js';
+
+/** The one profile type Grafana's "Profiles for this span" asks Pyroscope for, for every service (our provisioning). */
+export const SPAN_PROFILE_TYPE = ((): string => {
+  const provisioning = readProvisioningFile(join(repoRoot, 'stack', 'grafana', 'provisioning', 'datasources', 'datasources.yaml'));
+  const tempo = provisioning.datasources.find((d) => d.type === 'tempo');
+  const id = tempo && tracesToProfiles(tempo)?.profileTypeId;
+  if (!id) throw new Error('the provisioned Tempo datasource has no tracesToProfiles.profileTypeId');
+  return id;
+})();
 
 /** Where an app is told to listen and to send its telemetry, plus extra environment (which wins over the spec's). */
 export interface LaunchRequest { port: number; otlpUrl: string; pyroscopeUrl: string; nextServiceUrl?: string; env?: Record<string, string> }
