@@ -57,7 +57,7 @@ function withSpanId(labels: Record<string, string>): Record<string, string> {
  * `wall` if one is wall, else after the first that names CPU, allocations, mutex, block or goroutines
  * (pyroscope-go's sample_type_config display names for its mutex/block profiles are not applied).
  */
-export function ingestProfileName(sampleTypes: string[]): string {
+function ingestProfileName(sampleTypes: string[]): string {
   if (sampleTypes.includes('wall')) return 'wall';
   for (const st of sampleTypes) {
     if (st.includes('cpu')) return 'process_cpu';
