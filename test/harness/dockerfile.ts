@@ -1,9 +1,10 @@
 // Replays an image's Dockerfile natively, for machines without a Docker engine: each stage gets its own folder
 // as its root filesystem, COPY copies from the build context or from another stage's folder, RUN runs with the
 // local toolchain (sh -c) in the stage's WORKDIR, and the last stage yields the command, folder and environment
-// the container would start with. What this cannot show: the base images' own contents (their Node, Python or
-// JDK version), USER (the replay runs as the current user) and anything a RUN does outside its WORKDIR. So only
-// Dockerfiles whose RUN commands stay inside the WORKDIR replay; any other instruction is refused, by name.
+// the container would start with, its absolute paths pointing into that folder. What this cannot show: the base
+// images' own contents (their Node, Python or JDK version), USER (the replay runs as the current user: a RUN
+// that only adds the image's user and group is skipped) and anything a RUN does outside its WORKDIR. So a RUN
+// with an absolute path is refused, as is any instruction not handled below, by name.
 import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, posix } from 'node:path';
 import { run } from './cache.js';
@@ -52,12 +53,21 @@ export function parseEnv(args: string): Record<string, string> {
 export interface ReplayedImage {
   /** Root folder of each stage, by name (or index). */
   stages: Record<string, string>;
-  /** What the container runs: ENTRYPOINT + CMD as the Dockerfile says, in the last stage's WORKDIR, with its ENV. */
+  /** What the container runs: ENTRYPOINT + CMD as the Dockerfile says, in the last stage's WORKDIR. */
   command: string[];
   /** The same, runnable here: an absolute program path points into the last stage's folder. */
   argv: string[];
   cwd: string;
+  /** The last stage's ENV, runnable here: absolute paths to files of the image point into its folder. */
   env: Record<string, string>;
+}
+
+/** A RUN that only creates the image's user and group (for USER), e.g. `groupadd --system app && useradd ...`. */
+const ADDS_USER_ONLY = /^\s*(groupadd|useradd|addgroup|adduser)\b[^;&|]*(&&\s*(groupadd|useradd|addgroup|adduser)\b[^;&|]*)*$/;
+
+/** `value` with every absolute path that exists in the stage folder `root` pointed into it. */
+function mapImagePaths(value: string, root: string): string {
+  return value.replace(/(^|[\s:=,])(\/[^\s:;,"']+)/g, (m, pre: string, p: string) => (existsSync(join(root, p)) ? `${pre}${join(root, p)}` : m));
 }
 
 /** BuildKit's automatic platform ARGs, for a build on and for this machine. */
@@ -135,6 +145,7 @@ export async function replayDockerfile(dockerfile: string, context: string, root
       }
       case 'RUN': {
         const { rest } = flags(ins.args);
+        if (ADDS_USER_ONLY.test(rest)) break;
         if (/(^|[\s=:"'])\/[A-Za-z]/.test(rest)) throw new Error(`${where(ins)}: an absolute path in RUN would leave the replayed stage`);
         const r = await run('sh', ['-c', rest], { cwd: mapped(stage.workdir), env: { ...runEnv, ...stage.args, ...stage.env }, allowFailure: true, timeoutMs: 10 * 60_000 });
         if (r.code !== 0) throw new Error(`${where(ins)} failed (exit ${r.code ?? r.signal})\n${(r.stdout + r.stderr).slice(-4000)}`);
@@ -158,5 +169,6 @@ export async function replayDockerfile(dockerfile: string, context: string, root
   if (stage === undefined) throw new Error(`${dockerfile}: no FROM`);
   const command = [...stage.entrypoint, ...stage.cmd];
   const argv = command.map((a, i) => (i === 0 && isAbsolute(a) ? join(stage!.root, a) : a));
-  return { stages, command, argv, cwd: mapped(stage.workdir), env: stage.env };
+  const env = Object.fromEntries(Object.entries(stage.env).map(([k, v]) => [k, mapImagePaths(v, stage!.root)]));
+  return { stages, command, argv, cwd: mapped(stage.workdir), env };
 }
