@@ -1,15 +1,15 @@
-// App images without Docker: the Dockerfiles of the Node.js, Go and Java apps replayed natively
-// (test/harness/dockerfile.ts), so each image's build context, recipe, final contents, ENV and start command
-// are what is tested, with the local toolchains instead of the base images'. Each app then runs as its
-// container would start it and sends a /slow span and that span's CPU profile to the in-process receivers.
-// The Python Dockerfile builds its virtualenv outside the WORKDIR: the replay refuses it.
+// App images without Docker: the Dockerfiles of the four apps replayed natively (test/harness/dockerfile.ts),
+// so each image's build context, recipe, final contents, ENV and start command are what is tested, with the
+// local toolchains instead of the base images'. Each app then runs as its container would start it and sends
+// a /slow span and that span's CPU profile to the in-process receivers.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { goApp, goAppDir, goEnv, goVersion } from './apps/go.js';
 import { javaApp, javaAppDir, javaCommand } from './apps/java.js';
 import { nodeApp, nodeAppDir } from './apps/node.js';
+import { pythonApp, pythonAppDir } from './apps/python.js';
 import { SPAN_PROFILE_TYPE, testEnv, type AppSpec, type LaunchRequest } from './harness/app-spec.js';
 import { tail } from './harness/cache.js';
 import { replayDockerfile, type ReplayedImage } from './harness/dockerfile.js';
@@ -66,6 +66,13 @@ const cases: ImageCase[] = [
       return { ...env, OTEL_PYROSCOPE_SERVER_ADDRESS: pyroscope!, PATH: `${dirname(javaCommand())}:${process.env.PATH ?? ''}` };
     },
     files: { 'java-demo-app.jar': true, 'opentelemetry-javaagent.jar': true, 'pyroscope-otel.jar': true, 'docker-entrypoint.sh': true, 'pom.xml': false },
+  },
+  {
+    spec: pythonApp,
+    context: pythonAppDir(),
+    buildEnv: async () => hostEnv(),
+    command: ['opentelemetry-instrument', 'python', 'app.py'],
+    files: { 'app.py': true, '../opt/venv/bin/opentelemetry-instrument': true, 'requirements.txt': false, 'lgtmp-pyroscope': false },
   },
 ];
 
@@ -126,11 +133,11 @@ for (const c of cases) {
 }
 
 describe('a Dockerfile the replay cannot reproduce is refused, by instruction', () => {
-  it('apps/python/Dockerfile: its virtualenv is built outside the WORKDIR', async () => {
-    const context = join(goAppDir(), '..', 'python');
+  it('a RUN that writes outside the image\'s folders', async () => {
     const dir = makeTempDir('lgtmp-image-');
     try {
-      await assert.rejects(replayDockerfile(join(context, 'Dockerfile'), context, dir, hostEnv()), /Dockerfile:\d+ RUN python -m venv \/opt\/venv: an absolute path in RUN would leave the replayed stage/);
+      writeFileSync(join(dir, 'Dockerfile'), 'FROM scratch AS build\nWORKDIR /src\nRUN touch /etc/replayed\n');
+      await assert.rejects(replayDockerfile(join(dir, 'Dockerfile'), dir, join(dir, 'root'), hostEnv()), /Dockerfile:3 RUN touch \/etc\/replayed: \/etc\/replayed is outside the image's folders \(\/src\): not replayed/);
     } finally {
       removeTempDir(dir);
     }

@@ -1,10 +1,13 @@
 // Replays an image's Dockerfile natively, for machines without a Docker engine: each stage gets its own folder
 // as its root filesystem, COPY copies from the build context or from another stage's folder, RUN runs with the
 // local toolchain (sh -c) in the stage's WORKDIR, and the last stage yields the command, folder and environment
-// the container would start with, its absolute paths pointing into that folder. What this cannot show: the base
-// images' own contents (their Node, Python or JDK version), USER (the replay runs as the current user: a RUN
-// that only adds the image's user and group is skipped) and anything a RUN does outside its WORKDIR. So a RUN
-// with an absolute path is refused, as is any instruction not handled below, by name.
+// the container would start with. The image's own folders (those WORKDIR and COPY name) are mapped into the stage
+// folder wherever RUN, ENV or ENTRYPOINT name them. What this cannot show: the base images' own contents (their
+// Node, Python or JDK version), USER (the replay runs as the current user: a RUN that only adds the image's user
+// and group is skipped) and anything a RUN does elsewhere: a RUN naming another absolute path is refused, as is
+// any instruction not handled below, by name. One difference remains: a folder COPY --from moves between stages
+// keeps pointing at the earlier stage's folder where it names itself (a virtualenv's script headers), so such
+// scripts run from the build stage's copy, identical in content.
 import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, posix } from 'node:path';
 import { run } from './cache.js';
@@ -65,9 +68,36 @@ export interface ReplayedImage {
 /** A RUN that only creates the image's user and group (for USER), e.g. `groupadd --system app && useradd ...`. */
 const ADDS_USER_ONLY = /^\s*(groupadd|useradd|addgroup|adduser)\b[^;&|]*(&&\s*(groupadd|useradd|addgroup|adduser)\b[^;&|]*)*$/;
 
+const ABSOLUTE_PATH = /(^|[\s:=,"'])(\/[^\s:;,"']+)/g;
+
 /** `value` with every absolute path that exists in the stage folder `root` pointed into it. */
-function mapImagePaths(value: string, root: string): string {
-  return value.replace(/(^|[\s:=,])(\/[^\s:;,"']+)/g, (m, pre: string, p: string) => (existsSync(join(root, p)) ? `${pre}${join(root, p)}` : m));
+function mapExistingPaths(value: string, root: string): string {
+  return value.replace(ABSOLUTE_PATH, (m, pre: string, p: string) => (existsSync(join(root, p)) ? `${pre}${join(root, p)}` : m));
+}
+
+/** The image's own folders: every WORKDIR, COPY destination (and its folder) and COPY --from source. */
+function imageFolders(instructions: Instruction[]): string[] {
+  const folders = new Set<string>();
+  const add = (p: string): void => {
+    if (isAbsolute(p)) folders.add(posix.normalize(p).replace(/\/$/, ''));
+  };
+  for (const ins of instructions) {
+    if (ins.keyword === 'WORKDIR') add(ins.args);
+    if (ins.keyword !== 'COPY') continue;
+    const { flags: f, rest } = flags(ins.args);
+    const parts = rest.split(/\s+/);
+    const dest = parts.pop()!;
+    add(dest);
+    if (!dest.endsWith('/')) add(posix.dirname(dest));
+    if (f['from'] !== undefined) parts.forEach(add);
+  }
+  folders.delete('');
+  return [...folders];
+}
+
+/** `$NAME` and `${NAME}` replaced from `vars` (unset: empty), as Docker expands ENV values. */
+function expandVars(value: string, vars: Record<string, string | undefined>): string {
+  return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (_m, a?: string, b?: string) => vars[(a ?? b)!] ?? '');
 }
 
 /** BuildKit's automatic platform ARGs, for a build on and for this machine. */
@@ -95,12 +125,14 @@ function copySources(context: string, src: string): string[] {
  * (the image's ENV wins). Throws on an instruction the replay cannot reproduce.
  */
 export async function replayDockerfile(dockerfile: string, context: string, root: string, runEnv: NodeJS.ProcessEnv): Promise<ReplayedImage> {
+  const instructions = parseDockerfile(readFileSync(dockerfile, 'utf8'));
+  const folders = imageFolders(instructions);
   const stages: Record<string, string> = {};
   let stage: { root: string; workdir: string; args: Record<string, string>; env: Record<string, string>; entrypoint: string[]; cmd: string[] } | undefined;
   const mapped = (p: string): string => join(stage!.root, isAbsolute(p) ? p : posix.join(stage!.workdir, p));
   const where = (ins: Instruction): string => `${dockerfile}:${ins.line} ${ins.keyword} ${ins.args}`;
 
-  for (const ins of parseDockerfile(readFileSync(dockerfile, 'utf8'))) {
+  for (const ins of instructions) {
     if (ins.keyword === 'ARG' && stage === undefined) continue; // only parameterises FROM
     if (ins.keyword === 'FROM') {
       const name = /\bAS\s+(\S+)\s*$/i.exec(ins.args)?.[1] ?? String(Object.keys(stages).length);
@@ -123,7 +155,7 @@ export async function replayDockerfile(dockerfile: string, context: string, root
         mkdirSync(mapped(stage.workdir), { recursive: true });
         break;
       case 'ENV':
-        Object.assign(stage.env, parseEnv(ins.args));
+        for (const [k, v] of Object.entries(parseEnv(ins.args))) stage.env[k] = expandVars(v, { ...runEnv, ...stage.env });
         break;
       case 'COPY': {
         const { flags: f, rest } = flags(ins.args);
@@ -146,8 +178,11 @@ export async function replayDockerfile(dockerfile: string, context: string, root
       case 'RUN': {
         const { rest } = flags(ins.args);
         if (ADDS_USER_ONLY.test(rest)) break;
-        if (/(^|[\s=:"'])\/[A-Za-z]/.test(rest)) throw new Error(`${where(ins)}: an absolute path in RUN would leave the replayed stage`);
-        const r = await run('sh', ['-c', rest], { cwd: mapped(stage.workdir), env: { ...runEnv, ...stage.args, ...stage.env }, allowFailure: true, timeoutMs: 10 * 60_000 });
+        const inImage = (p: string): boolean => folders.some((f) => p === f || p.startsWith(`${f}/`));
+        const outside = [...rest.matchAll(ABSOLUTE_PATH)].map((m) => m[2]!).find((p) => !inImage(p));
+        if (outside !== undefined) throw new Error(`${where(ins)}: ${outside} is outside the image's folders (${folders.join(', ')}): not replayed`);
+        const command = rest.replace(ABSOLUTE_PATH, (_m, pre: string, p: string) => `${pre}${join(stage!.root, p)}`);
+        const r = await run('sh', ['-c', command], { cwd: mapped(stage.workdir), env: { ...runEnv, ...stage.args, ...stage.env }, allowFailure: true, timeoutMs: 10 * 60_000 });
         if (r.code !== 0) throw new Error(`${where(ins)} failed (exit ${r.code ?? r.signal})\n${(r.stdout + r.stderr).slice(-4000)}`);
         break;
       }
@@ -169,6 +204,6 @@ export async function replayDockerfile(dockerfile: string, context: string, root
   if (stage === undefined) throw new Error(`${dockerfile}: no FROM`);
   const command = [...stage.entrypoint, ...stage.cmd];
   const argv = command.map((a, i) => (i === 0 && isAbsolute(a) ? join(stage!.root, a) : a));
-  const env = Object.fromEntries(Object.entries(stage.env).map(([k, v]) => [k, mapImagePaths(v, stage!.root)]));
+  const env = Object.fromEntries(Object.entries(stage.env).map(([k, v]) => [k, mapExistingPaths(v, stage!.root)]));
   return { stages, command, argv, cwd: mapped(stage.workdir), env };
 }
