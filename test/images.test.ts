@@ -4,7 +4,7 @@
 // a /slow span and that span's CPU profile to the in-process receivers.
 import assert from 'node:assert/strict';
 import { existsSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { goApp, goAppDir, goEnv, goVersion } from './apps/go.js';
 import { javaApp, javaAppDir, javaCommand } from './apps/java.js';
@@ -36,6 +36,13 @@ function hostEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
+/** PATH with the JVM the tests run Java on first: the image's JRE is Temurin 21 (see javaCommand). */
+function pathWithJava21(): string {
+  const java = javaCommand();
+  const path = process.env.PATH ?? '';
+  return isAbsolute(java) ? `${dirname(java)}:${path}` : path;
+}
+
 const cases: ImageCase[] = [
   {
     spec: nodeApp,
@@ -57,13 +64,12 @@ const cases: ImageCase[] = [
   {
     spec: javaApp,
     context: javaAppDir(),
-    // the image's JRE is Temurin 21: the newest local JDK 21+ first on PATH (see javaCommand)
-    buildEnv: async () => ({ ...hostEnv(), PATH: `${dirname(javaCommand())}:${process.env.PATH ?? ''}` }),
+    buildEnv: async () => ({ ...hostEnv(), PATH: pathWithJava21() }),
     command: ['/app/docker-entrypoint.sh'],
     composeEnv: (o) => {
       // the seed's spelling of the profiler's address, which the entrypoint maps to PYROSCOPE_SERVER_ADDRESS
       const { PYROSCOPE_SERVER_ADDRESS: pyroscope, ...env } = testEnv(javaApp.service, o);
-      return { ...env, OTEL_PYROSCOPE_SERVER_ADDRESS: pyroscope!, PATH: `${dirname(javaCommand())}:${process.env.PATH ?? ''}` };
+      return { ...env, OTEL_PYROSCOPE_SERVER_ADDRESS: pyroscope!, PATH: pathWithJava21() };
     },
     files: { 'java-demo-app.jar': true, 'opentelemetry-javaagent.jar': true, 'pyroscope-otel.jar': true, 'docker-entrypoint.sh': true, 'pom.xml': false },
   },
