@@ -1,14 +1,14 @@
-// Replays an image's Dockerfile natively, for machines without a Docker engine: each stage gets its own folder
-// as its root filesystem, COPY copies from the build context or from another stage's folder, RUN runs with the
-// local toolchain (sh -c) in the stage's WORKDIR, and the last stage yields the command, folder and environment
-// the container would start with. The image's own folders (those WORKDIR and COPY name) are mapped into the stage
-// folder wherever RUN, ENV or ENTRYPOINT name them. What this cannot show: the base images' own contents (their
-// Node, Python or JDK version), USER (the replay runs as the current user: a RUN that only adds the image's user
-// and group is skipped) and anything a RUN does elsewhere: a RUN naming another absolute path is refused, as is
-// any instruction not handled below, by name. One difference remains: a folder COPY --from moves between stages
-// keeps pointing at the earlier stage's folder where it names itself (a virtualenv's script headers), so such
-// scripts run from the build stage's copy, identical in content.
-import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+// Replays an image's Dockerfile natively, for machines without a Docker engine. Every stage is built in the same
+// folder, its root filesystem; a finished stage is moved aside, where only COPY --from reads it, so a path a stage
+// wrote into its files (a virtualenv's scripts name their python) means the same folder in the next stage, as in
+// Docker. COPY copies from the build context or an earlier stage, RUN runs with the local toolchain (sh -c) in the
+// stage's WORKDIR, and the last stage yields the command, folder and environment the container would start with.
+// The image's own folders (those WORKDIR and COPY name) are mapped into the stage folder wherever RUN, ENV or
+// ENTRYPOINT name them. What this cannot show: the base images' own contents (their Node, Python or JDK
+// version), USER (the replay runs as the current user: a RUN that only adds the image's user and group is
+// skipped) and anything a RUN does elsewhere: a RUN naming another absolute path is refused, as is any
+// instruction not handled below, by name.
+import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, posix } from 'node:path';
 import { run } from './cache.js';
 
@@ -54,8 +54,8 @@ export function parseEnv(args: string): Record<string, string> {
 }
 
 export interface ReplayedImage {
-  /** Root folder of each stage, by name (or index). */
-  stages: Record<string, string>;
+  /** The last stage's folder: the image's root filesystem. */
+  root: string;
   /** What the container runs: ENTRYPOINT + CMD as the Dockerfile says, in the last stage's WORKDIR. */
   command: string[];
   /** The same, runnable here: an absolute program path points into the last stage's folder. */
@@ -127,18 +127,24 @@ function copySources(context: string, src: string): string[] {
 export async function replayDockerfile(dockerfile: string, context: string, root: string, runEnv: NodeJS.ProcessEnv): Promise<ReplayedImage> {
   const instructions = parseDockerfile(readFileSync(dockerfile, 'utf8'));
   const folders = imageFolders(instructions);
+  /** Finished stages' folders, by name (or index). */
   const stages: Record<string, string> = {};
-  let stage: { root: string; workdir: string; args: Record<string, string>; env: Record<string, string>; entrypoint: string[]; cmd: string[] } | undefined;
+  const imageRoot = join(root, 'fs');
+  let stage: { name: string; root: string; workdir: string; args: Record<string, string>; env: Record<string, string>; entrypoint: string[]; cmd: string[] } | undefined;
   const mapped = (p: string): string => join(stage!.root, isAbsolute(p) ? p : posix.join(stage!.workdir, p));
   const where = (ins: Instruction): string => `${dockerfile}:${ins.line} ${ins.keyword} ${ins.args}`;
 
   for (const ins of instructions) {
     if (ins.keyword === 'ARG' && stage === undefined) continue; // only parameterises FROM
     if (ins.keyword === 'FROM') {
+      if (stage !== undefined) {
+        stages[stage.name] = join(root, 'stages', stage.name);
+        mkdirSync(dirname(stages[stage.name]!), { recursive: true });
+        renameSync(imageRoot, stages[stage.name]!);
+      }
       const name = /\bAS\s+(\S+)\s*$/i.exec(ins.args)?.[1] ?? String(Object.keys(stages).length);
-      stages[name] = join(root, name);
-      mkdirSync(stages[name], { recursive: true });
-      stage = { root: stages[name], workdir: '/', args: {}, env: {}, entrypoint: [], cmd: [] };
+      mkdirSync(imageRoot, { recursive: true });
+      stage = { name, root: imageRoot, workdir: '/', args: {}, env: {}, entrypoint: [], cmd: [] };
       continue;
     }
     if (stage === undefined) throw new Error(`${where(ins)}: before any FROM`);
@@ -205,5 +211,5 @@ export async function replayDockerfile(dockerfile: string, context: string, root
   const command = [...stage.entrypoint, ...stage.cmd];
   const argv = command.map((a, i) => (i === 0 && isAbsolute(a) ? join(stage!.root, a) : a));
   const env = Object.fromEntries(Object.entries(stage.env).map(([k, v]) => [k, mapExistingPaths(v, stage!.root)]));
-  return { stages, command, argv, cwd: mapped(stage.workdir), env };
+  return { root: imageRoot, command, argv, cwd: mapped(stage.workdir), env };
 }
