@@ -13,11 +13,10 @@ import { SPAN_PROFILE_TYPE, type AppSpec } from './harness/app-spec.js';
 import { startAppWithPeers, type AppWithPeers } from './harness/app-with-peers.js';
 import { repoRoot, tail } from './harness/cache.js';
 import { freePort, launchApp, waitFor, type LaunchedApp } from './harness/launcher.js';
-import { startOtlpReceiver, type OtlpReceiver, type ReceivedLog, type ReceivedSpan } from './harness/otlp-receiver.js';
+import { servesRoute, SPAN_KIND_SERVER, startOtlpReceiver, type OtlpReceiver, type ReceivedLog, type ReceivedSpan } from './harness/otlp-receiver.js';
 import { frameShare, hottestFrames, startProfileReceiver, type ProfileReceiver, type ProfileSample } from './harness/profile-receiver.js';
 import type { PrometheusPeer } from './harness/prometheus.js';
 
-const SERVER = 2; // SPAN_KIND_SERVER
 const CHAIN_ORDER: AppSpec['language'][] = ['node', 'go', 'java', 'python'];
 
 const apps = selectedApps();
@@ -35,16 +34,7 @@ async function get(base: string, path: string, timeoutMs = 120_000): Promise<Rep
 
 const nowNs = (): bigint => BigInt(Date.now()) * 1_000_000n;
 
-/** The route a server span served, from the stable or older HTTP semantic conventions, or its name. */
-function spanRoute(s: ReceivedSpan): string {
-  for (const k of ['http.route', 'url.path', 'http.target']) {
-    const v = s.attributes[k];
-    if (typeof v === 'string' && v) return v.split('?')[0]!;
-  }
-  return s.name;
-}
 const statusCode = (s: ReceivedSpan): unknown => s.attributes['http.response.status_code'] ?? s.attributes['http.status_code'];
-const servesRoute = (s: ReceivedSpan, route: string): boolean => spanRoute(s) === route || spanRoute(s).endsWith(` ${route}`) || s.name === route || s.name.endsWith(` ${route}`);
 
 function logBody(l: ReceivedLog): Record<string, unknown> | undefined {
   if (typeof l.body === 'string') {
@@ -57,7 +47,6 @@ function logBody(l: ReceivedLog): Record<string, unknown> | undefined {
 }
 
 const ALLOC_TYPE = /^(alloc_|inuse_|space$|objects$|alloc$)/;
-
 
 /** Runs fn; on failure appends what each component saw, so a red test says why. */
 async function withDiagnostics(diag: () => string, fn: () => Promise<void>): Promise<void> {
@@ -130,7 +119,7 @@ for (const spec of apps) {
       const r = await get(base, `/slow${spec.slow.query}`);
       assert.equal(r.status, 200, r.text);
       const slowEnd = nowNs();
-      root = await waitFor('the /slow server span', () => mySpans().find((s) => s.kind === SERVER && servesRoute(s, '/slow') && s.startTimeUnixNano >= slowStart - 1_000_000_000n), 60_000);
+      root = await waitFor('the /slow server span', () => mySpans().find((s) => s.kind === SPAN_KIND_SERVER && servesRoute(s, '/slow') && s.startTimeUnixNano >= slowStart - 1_000_000_000n), 60_000);
       const trace = (): ReceivedSpan[] => otlp!.spans().filter((s) => s.traceId === root!.traceId);
       assert.equal(root.parentSpanId, '', 'the server span is the root of the trace');
       assert.equal(root.attributes['pyroscope.profile.id'], root.spanId, 'root span carries pyroscope.profile.id = its span id');
@@ -141,7 +130,7 @@ for (const spec of apps) {
         assert.ok(child.durationMs >= 0.5 * root.durationMs, `child ${child.durationMs} ms of root ${root.durationMs} ms`);
       }
       t.diagnostic(`${spec.service}: GET /slow${spec.slow.query} took ${r.ms.toFixed(0)} ms; root span ${root.name} ${root.durationMs.toFixed(0)} ms`);
-      const others = mySpans().filter((s) => s.kind === SERVER && servesRoute(s, '/slow') && s.traceId !== root!.traceId && s.startTimeUnixNano >= slowStart - 1_000_000_000n && s.startTimeUnixNano <= slowEnd);
+      const others = mySpans().filter((s) => s.kind === SPAN_KIND_SERVER && servesRoute(s, '/slow') && s.traceId !== root!.traceId && s.startTimeUnixNano >= slowStart - 1_000_000_000n && s.startTimeUnixNano <= slowEnd);
       assert.deepEqual(others.map((s) => s.traceId), [], 'one request, one trace');
       assert.equal(trace().filter((s) => s.parentSpanId === '').length, 1, 'exactly one root span in the trace');
       const ids = new Set(trace().map((s) => s.spanId));
@@ -168,7 +157,7 @@ for (const spec of apps) {
       const t0 = nowNs();
       const r = await get(base, '/hello?fail=true');
       assert.equal(r.status, 500, r.text);
-      const span = await waitFor('the failed server span', () => mySpans().find((s) => s.kind === SERVER && servesRoute(s, '/hello') && s.startTimeUnixNano >= t0 - 1_000_000_000n && Number(statusCode(s)) === 500), 60_000);
+      const span = await waitFor('the failed server span', () => mySpans().find((s) => s.kind === SPAN_KIND_SERVER && servesRoute(s, '/hello') && s.startTimeUnixNano >= t0 - 1_000_000_000n && Number(statusCode(s)) === 500), 60_000);
       assert.equal(span.status.code, 2, 'STATUS_CODE_ERROR on a 5xx server span');
       const log = await waitFor('the [ERROR] log', () => otlp!.logs().find((l) => l.traceId === span.traceId && /^\[ERROR\] /.test(String(logBody(l)?.msg))), 60_000);
       const body = logBody(log)!;
@@ -243,9 +232,7 @@ for (const spec of apps) {
       assert.ok(root, 'needs the /slow span');
       const spanId = root.spanId;
       const mine = await waitFor(`${SPAN_PROFILE_TYPE} samples labelled span_id=${spanId}`, () => {
-        const s = prof!.profiles()
-          .filter((p) => p.service === spec.service && p.profileTypeId === SPAN_PROFILE_TYPE)
-          .flatMap((p) => p.samples.filter((x) => x.labels.span_id === spanId));
+        const s = prof!.spanSamples(spec.service, SPAN_PROFILE_TYPE, spanId);
         return s.reduce((a, x) => a + x.value, 0) > 0 ? s : undefined;
       }, 120_000, 1000);
       // Under the app frame (checkEmail), the regex engine must carry the time: take each sample's frames below the
@@ -358,12 +345,12 @@ describe('one trace across the chain of apps', { timeout: 40 * 60_000, skip: noC
     const first = launched[0]!;
     const r = await get(first.base, '/chain');
     assert.equal(r.status, 200, r.text);
-    const entry = await waitFor(`the /chain server span of ${first.spec.service}`, () => otlp!.spans().find((s) => s.resource['service.name'] === first.spec.service && s.kind === SERVER && servesRoute(s, '/chain') && s.startTimeUnixNano >= t0), 60_000);
+    const entry = await waitFor(`the /chain server span of ${first.spec.service}`, () => otlp!.spans().find((s) => s.resource['service.name'] === first.spec.service && s.kind === SPAN_KIND_SERVER && servesRoute(s, '/chain') && s.startTimeUnixNano >= t0), 60_000);
     assert.equal(entry.parentSpanId, '', 'the first service starts the trace');
     const traceId = entry.traceId;
     const inTrace = (): ReceivedSpan[] => otlp!.spans().filter((s) => s.traceId === traceId);
     const servers = await waitFor('a server span from every service in the trace', () => {
-      const found = chain.map((c) => inTrace().find((s) => s.resource['service.name'] === c.service && s.kind === SERVER && servesRoute(s, '/chain')));
+      const found = chain.map((c) => inTrace().find((s) => s.resource['service.name'] === c.service && s.kind === SPAN_KIND_SERVER && servesRoute(s, '/chain')));
       return found.every((s) => s !== undefined) ? (found as ReceivedSpan[]) : undefined;
     }, 90_000, 1000);
     for (let i = 1; i < servers.length; i++) {
@@ -371,7 +358,7 @@ describe('one trace across the chain of apps', { timeout: 40 * 60_000, skip: noC
       assert.ok(parent, `${chain[i]!.service}'s server span has its parent in the trace`);
       assert.equal(parent.resource['service.name'], chain[i - 1]!.service, `${chain[i]!.service} is called by ${chain[i - 1]!.service}`);
     }
-    const otherTraces = otlp!.spans().filter((s) => s.kind === SERVER && servesRoute(s, '/chain') && s.startTimeUnixNano >= t0 && s.traceId !== traceId);
+    const otherTraces = otlp!.spans().filter((s) => s.kind === SPAN_KIND_SERVER && servesRoute(s, '/chain') && s.startTimeUnixNano >= t0 && s.traceId !== traceId);
     assert.deepEqual(otherTraces.map((s) => `${String(s.resource['service.name'])}:${s.traceId}`), [], 'no /chain server span outside the one trace');
   }));
 });

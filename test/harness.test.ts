@@ -19,12 +19,10 @@ import { Function as PFunction, Label, Line, Location, Profile, Sample, StringTa
 import { cacheDir, contentHash, populateAtomically, repoRoot, run } from './harness/cache.js';
 import { ensureJfrDecoder } from './harness/jfr.js';
 import { freePort, groupAlive, launchApp, makeTempDir, removeTempDir, waitFor } from './harness/launcher.js';
-import { startOtlpReceiver, type OtlpReceiver } from './harness/otlp-receiver.js';
+import { SPAN_KIND_SERVER, startOtlpReceiver, type OtlpReceiver } from './harness/otlp-receiver.js';
 import { frameShare, hottestFrames, startProfileReceiver, type ProfileReceiver } from './harness/profile-receiver.js';
 import { startPrometheus, type PrometheusPeer } from './harness/prometheus.js';
 import { otlpRoot, pyroscopeRoot } from './harness/protos.js';
-
-const SPAN_KIND_SERVER = 2; // opentelemetry.proto.trace.v1.Span.SpanKind
 
 describe('OTLP receiver + Prometheus peer', { timeout: 30 * 60_000 }, () => {
   let prom: PrometheusPeer;

@@ -14,7 +14,7 @@ import { SPAN_PROFILE_TYPE, testEnv, type AppSpec, type LaunchRequest } from './
 import { tail } from './harness/cache.js';
 import { replayDockerfile, type ReplayedImage } from './harness/dockerfile.js';
 import { freePort, launchApp, makeTempDir, removeTempDir, waitFor, type LaunchedApp } from './harness/launcher.js';
-import { startOtlpReceiver, type OtlpReceiver } from './harness/otlp-receiver.js';
+import { servesRoute, SPAN_KIND_SERVER, startOtlpReceiver, type OtlpReceiver } from './harness/otlp-receiver.js';
 import { startProfileReceiver, type ProfileReceiver } from './harness/profile-receiver.js';
 
 interface ImageCase {
@@ -126,11 +126,9 @@ for (const c of cases) {
       const res = await fetch(`${base}/slow${c.spec.slow.query}`);
       assert.equal(res.status, 200, diag());
       const root = await waitFor('the /slow server span with pyroscope.profile.id', () =>
-        otlp!.spans().find((s) => s.kind === 2 && s.attributes['pyroscope.profile.id'] !== undefined && /slow/.test(String(s.attributes['http.route'] ?? s.name))), 30_000);
+        otlp!.spans().find((s) => s.kind === SPAN_KIND_SERVER && servesRoute(s, '/slow') && s.attributes['pyroscope.profile.id'] !== undefined), 30_000);
       const cpu = await waitFor(`${SPAN_PROFILE_TYPE} samples labelled span_id=${root.spanId}`, () => {
-        const samples = prof!.profiles()
-          .filter((p) => p.service === c.spec.service && p.profileTypeId === SPAN_PROFILE_TYPE)
-          .flatMap((p) => p.samples.filter((s) => s.labels['span_id'] === root.spanId));
+        const samples = prof!.spanSamples(c.spec.service, SPAN_PROFILE_TYPE, root.spanId);
         return samples.length > 0 ? samples : undefined;
       }, 60_000).catch((e: Error) => assert.fail(`${e.message}\n${diag()}`));
       assert.ok(cpu.some((s) => s.stack.some((f) => c.spec.slow.appFrame.test(f))), `${c.spec.slow.appFrame} in the span's CPU samples\n${diag()}`);

@@ -12,6 +12,22 @@ export interface ReceivedSpan {
   attributes: Record<string, unknown>; resource: Record<string, unknown>; scope: string;
   status: { code: number; message: string };
 }
+/** opentelemetry.proto.trace.v1.Span.SpanKind SERVER. */
+export const SPAN_KIND_SERVER = 2;
+
+/** The route a server span served, from the stable or older HTTP semantic conventions, or its name. */
+export function spanRoute(s: ReceivedSpan): string {
+  for (const k of ['http.route', 'url.path', 'http.target']) {
+    const v = s.attributes[k];
+    if (typeof v === 'string' && v) return v.split('?')[0]!;
+  }
+  return s.name;
+}
+
+/** Whether a span served `route`: as its route, or as its name (`GET /slow` serves `/slow`). */
+export const servesRoute = (s: ReceivedSpan, route: string): boolean =>
+  spanRoute(s) === route || spanRoute(s).endsWith(` ${route}`) || s.name === route || s.name.endsWith(` ${route}`);
+
 export interface ReceivedLog {
   traceId: string; spanId: string; timeUnixNano: bigint; severityText: string; severityNumber: number;
   body: unknown; attributes: Record<string, unknown>; resource: Record<string, unknown>; scope: string;

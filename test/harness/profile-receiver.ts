@@ -25,6 +25,8 @@ export interface ProfileRequest { path: string; query: string; contentType: stri
 export interface ProfileReceiver {
   url: string;
   profiles(): ReceivedProfile[];
+  /** The samples of `service`'s `profileTypeId` profiles labelled with `spanId` (what a span selector picks). */
+  spanSamples(service: string, profileTypeId: string, spanId: string): ProfileSample[];
   close(): Promise<void>;
   /** Every request received (diagnostics), including rejected ones. */
   requests(): ProfileRequest[];
@@ -290,6 +292,8 @@ export async function startProfileReceiver(): Promise<ProfileReceiver> {
   return {
     url,
     profiles: () => [...profiles],
+    spanSamples: (service, profileTypeId, spanId) =>
+      profiles.filter((p) => p.service === service && p.profileTypeId === profileTypeId).flatMap((p) => p.samples.filter((x) => x.labels.span_id === spanId)),
     requests: () => [...requests],
     summary: () => {
       const kinds = new Map<string, number>();
