@@ -12,10 +12,10 @@ import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, re
 import { dirname, isAbsolute, join, posix } from 'node:path';
 import { run } from './cache.js';
 
-export interface Instruction { keyword: string; args: string; line: number }
+interface Instruction { keyword: string; args: string; line: number }
 
 /** Instructions with their arguments, continuation lines joined, comments and blank lines dropped. */
-export function parseDockerfile(text: string): Instruction[] {
+function parseDockerfile(text: string): Instruction[] {
   const out: Instruction[] = [];
   let pending: { text: string; line: number } | undefined;
   text.split('\n').forEach((raw, i) => {
@@ -44,8 +44,16 @@ function flags(args: string): { flags: Record<string, string>; rest: string } {
   return { flags: found, rest };
 }
 
+/** COPY's arguments: its --from and --chmod flags, its sources and its destination. */
+function parseCopy(args: string): { from?: string; chmod?: string; sources: string[]; dest: string } {
+  const { flags: f, rest } = flags(args);
+  const sources = rest.split(/\s+/);
+  const dest = sources.pop()!;
+  return { from: f['from'], chmod: f['chmod'], sources, dest };
+}
+
 /** ENV key=value pairs (values may be double-quoted). */
-export function parseEnv(args: string): Record<string, string> {
+function parseEnv(args: string): Record<string, string> {
   const env: Record<string, string> = {};
   for (const m of args.matchAll(/([A-Za-z_][A-Za-z0-9_]*)=("((?:[^"\\]|\\.)*)"|\S*)/g)) {
     env[m[1]!] = m[3] !== undefined ? m[3].replace(/\\(.)/g, '$1') : m[2]!;
@@ -54,8 +62,6 @@ export function parseEnv(args: string): Record<string, string> {
 }
 
 export interface ReplayedImage {
-  /** The last stage's folder: the image's root filesystem. */
-  root: string;
   /** What the container runs: ENTRYPOINT + CMD as the Dockerfile says, in the last stage's WORKDIR. */
   command: string[];
   /** The same, runnable here: an absolute program path points into the last stage's folder. */
@@ -84,12 +90,10 @@ function imageFolders(instructions: Instruction[]): string[] {
   for (const ins of instructions) {
     if (ins.keyword === 'WORKDIR') add(ins.args);
     if (ins.keyword !== 'COPY') continue;
-    const { flags: f, rest } = flags(ins.args);
-    const parts = rest.split(/\s+/);
-    const dest = parts.pop()!;
+    const { from, sources, dest } = parseCopy(ins.args);
     add(dest);
     if (!dest.endsWith('/')) add(posix.dirname(dest));
-    if (f['from'] !== undefined) parts.forEach(add);
+    if (from !== undefined) sources.forEach(add);
   }
   folders.delete('');
   return [...folders];
@@ -164,20 +168,18 @@ export async function replayDockerfile(dockerfile: string, context: string, root
         for (const [k, v] of Object.entries(parseEnv(ins.args))) stage.env[k] = expandVars(v, { ...runEnv, ...stage.env });
         break;
       case 'COPY': {
-        const { flags: f, rest } = flags(ins.args);
-        const parts = rest.split(/\s+/);
-        const dest = parts.pop()!;
-        const from = f['from'];
+        const { from, chmod, sources: named, dest } = parseCopy(ins.args);
         if (from !== undefined && stages[from] === undefined) throw new Error(`${where(ins)}: no earlier stage ${from}`);
-        const sources = from === undefined ? parts.flatMap((p) => copySources(context, p)) : parts;
+        const sources = from === undefined ? named.flatMap((p) => copySources(context, p)) : named;
         for (const src of sources) {
           const source = from === undefined ? join(context, src) : join(stages[from]!, src);
           if (!existsSync(source)) throw new Error(`${where(ins)}: ${src} does not exist in ${from === undefined ? 'the build context' : `stage ${from}`}`);
-          const intoDir = dest.endsWith('/') || sources.length > 1 || statSync(source).isDirectory();
-          const target = intoDir && !statSync(source).isDirectory() ? join(mapped(dest), posix.basename(src)) : mapped(dest);
+          // a file into a folder (dest/ or several sources) keeps its name; a folder's contents go to dest
+          const fileIntoFolder = !statSync(source).isDirectory() && (dest.endsWith('/') || sources.length > 1);
+          const target = fileIntoFolder ? join(mapped(dest), posix.basename(src)) : mapped(dest);
           mkdirSync(dirname(target), { recursive: true });
           cpSync(source, target, { recursive: true });
-          if (f['chmod'] !== undefined) chmodSync(target, parseInt(f['chmod'], 8));
+          if (chmod !== undefined) chmodSync(target, parseInt(chmod, 8));
         }
         break;
       }
@@ -211,5 +213,5 @@ export async function replayDockerfile(dockerfile: string, context: string, root
   const command = [...stage.entrypoint, ...stage.cmd];
   const argv = command.map((a, i) => (i === 0 && isAbsolute(a) ? join(stage!.root, a) : a));
   const env = Object.fromEntries(Object.entries(stage.env).map(([k, v]) => [k, mapExistingPaths(v, stage!.root)]));
-  return { root: imageRoot, command, argv, cwd: mapped(stage.workdir), env };
+  return { command, argv, cwd: mapped(stage.workdir), env };
 }
