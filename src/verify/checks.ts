@@ -360,17 +360,21 @@ interface ExemplarSource {
   routeLabel: string;
   /** The p95 query whose exemplar dots Grafana shows (the check's link). */
   p95: string;
+  /** Set (to the reason) when these are Tempo's span metrics because the service's SDK records no exemplars. */
+  sdkRecordsNone?: string;
   series(): Promise<ExemplarSeries[]>;
 }
 
 function exemplarSource(ctx: VerifyContext, svc: string): ExemplarSource {
-  if (SDK_WITHOUT_EXEMPLARS[svc] === undefined) {
+  const sdkRecordsNone = SDK_WITHOUT_EXEMPLARS[svc];
+  if (sdkRecordsNone === undefined) {
     const histogram = durationBuckets(svc);
     return { histogram, routeLabel: 'http_route', p95: p95Query(svc), series: () => memo(ctx, `exemplars:${svc}`, () => ctx.prom.exemplars(histogram, ctx.window.startMs, ctx.window.endMs)) };
   }
   return {
     histogram: `${SPAN_LATENCY_BUCKETS}{service="${svc}"}`,
     routeLabel: 'span_name',
+    sdkRecordsNone,
     p95: `histogram_quantile(0.95, sum by (le, span_name) (rate(${SPAN_LATENCY_BUCKETS}{service="${svc}"}[5m])))`,
     // one query for every service (the generator's series of all services), filtered here
     series: async () =>
@@ -394,7 +398,7 @@ async function exemplarRefs(ctx: VerifyContext, svc: string, out: Out): Promise<
   if (dests.length === 0) {
     throw new Fail(`Mimir datasource ${promDs.uid}: no exemplarTraceIdDestinations`, 'exemplars are not clickable: add jsonData.exemplarTraceIdDestinations for trace_id (OTLP) and traceID (Tempo generator)');
   }
-  const noSdkExemplars = SDK_WITHOUT_EXEMPLARS[svc];
+  const noSdkExemplars = source.sdkRecordsNone;
   const series = await source.series();
   const all = series.flatMap((s) => s.exemplars.map((e) => ({ ...e, route: s.seriesLabels[source.routeLabel] ?? '' })));
   if (all.length === 0 && noSdkExemplars !== undefined) {
