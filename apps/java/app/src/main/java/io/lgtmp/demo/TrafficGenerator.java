@@ -1,11 +1,6 @@
 package io.lgtmp.demo;
 
 import jakarta.annotation.PreDestroy;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -33,7 +28,8 @@ import org.springframework.stereotype.Component;
  * <p>It ticks on a plain scheduled executor started when the app is ready, not with Spring's
  * {@code @Scheduled}: the javaagent's spring-scheduling instrumentation makes a root span of every
  * {@code @Scheduled} run, which would add a "TrafficGenerator.tick" trace per second to Tempo. The
- * generator's HTTP calls themselves are traced (client span, then the app's server span).
+ * generator's HTTP calls themselves are not traced ({@link SelfCaller} says why): each generated request's
+ * trace starts at the app's SERVER span, as a real caller's does.
  */
 @Component
 public class TrafficGenerator {
@@ -47,7 +43,6 @@ public class TrafficGenerator {
     private final List<String> wheel = new ArrayList<>();
     private final Semaphore inFlight;
     private final ExecutorService workers;
-    private final HttpClient http;
     private ScheduledExecutorService ticker;
 
     public TrafficGenerator(DemoSettings settings, Environment env) {
@@ -65,12 +60,10 @@ public class TrafficGenerator {
                 t.setDaemon(true);
                 return t;
             });
-            this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
             log.info("traffic generator on: {} req/s, concurrency {}, mix {}", settings.trafficRps(),
                     settings.trafficConcurrency(), settings.trafficMix());
         } else {
             this.workers = null;
-            this.http = null;
             log.info("traffic generator off (TRAFFIC_GENERATOR=off)");
         }
     }
@@ -107,17 +100,13 @@ public class TrafficGenerator {
     }
 
     private void call(String route) {
-        String port = env.getProperty("local.server.port", String.valueOf(settings.port()));
+        int port = env.getProperty("local.server.port", Integer.class, settings.port());
         String path = switch (route) {
             case "fail" -> "/hello?fail=true";
             default -> "/" + route;
         };
         try {
-            HttpRequest req = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
-                    .timeout(Duration.ofSeconds(60)).GET().build();
-            http.send(req, HttpResponse.BodyHandlers.discarding());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+            new SelfCaller("127.0.0.1", port, 60_000).get(path);
         } catch (Exception e) {
             log.debug("traffic generator: {} failed: {}", path, e.toString());
         }
