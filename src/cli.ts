@@ -31,7 +31,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const load = verbs[name];
   if (!load) {
-    console.error(`lgtmp: unknown command "${name}"\n\n${await usage()}`);
+    console.error(`lgtmp: unknown command "${name}" (commands: ${Object.keys(verbs).join(', ')}); see lgtmp --help`);
     return 2;
   }
   return (await load()).run(rest);

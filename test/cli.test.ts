@@ -1,8 +1,9 @@
-// The CLI against a stand-in `docker` (Docker cannot run on our machines): every error path
-// the user can hit before and during `up`, and that nothing is started when it must not be.
+// The CLI against a stand-in `docker` (Docker cannot run on our machines): the error paths the user
+// can hit before and during `up`, that nothing is started when it must not be, and every verb's
+// answer to --help, an unknown flag and each kind of bad value.
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -39,7 +40,7 @@ function binDir(opts: { docker: boolean; composeV1?: boolean }): string {
 
 function runCli(
   args: string[],
-  o: { scenario?: object; docker?: boolean; composeV1?: boolean; envFile?: string; interruptAfterMs?: number; whenUp?: () => Promise<unknown> } = {},
+  o: { scenario?: object; docker?: boolean; composeV1?: boolean; envFile?: string; whenUp?: (cli: ChildProcess) => unknown } = {},
 ): Promise<Run> {
   const log = join(mkdtempSync(join(tmpdir(), 'lgtmp-calls-')), 'calls.jsonl');
   const env: Record<string, string> = {
@@ -53,13 +54,12 @@ function runCli(
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-    if (o.interruptAfterMs) setTimeout(() => child.kill('SIGINT'), o.interruptAfterMs);
     if (o.whenUp) {
       const whenUp = o.whenUp;
       const poll = setInterval(() => {
         if (existsSync(log) && readFileSync(log, 'utf8').includes('"up"')) {
           clearInterval(poll);
-          void whenUp();
+          void whenUp(child);
         }
       }, 50);
       child.on('close', () => clearInterval(poll));
@@ -196,7 +196,8 @@ describe('lgtmp up: starting', () => {
 
   it('Ctrl-C during up says exactly what to run next', async () => {
     const envFile = await envOnFreePorts();
-    const r = await runCli(['up'], { scenario: { engine: 'ok', compose: 'v2', ps: [], upSleepMs: 20_000 }, envFile, interruptAfterMs: 1500 });
+    // Ctrl-C once `compose up` runs (the stand-in then waits for it, as a long build would)
+    const r = await runCli(['up'], { scenario: { engine: 'ok', compose: 'v2', ps: [], upSleepMs: 600_000 }, envFile, whenUp: (cli) => cli.kill('SIGINT') });
     assert.equal(r.code, 130);
     assert.match(r.out, /Interrupted\. Some services may already be running\./);
     assert.match(r.out, /continue starting: +npm start/);
@@ -237,17 +238,83 @@ describe('lgtmp down, status, logs', () => {
     assert.doesNotMatch(r.out, /Nothing was started/);
   });
 
-  it('logs rejects an unknown service and lists the real ones', async () => {
-    const r = await runCli(['logs', 'lokii'], { scenario: { engine: 'ok', compose: 'v2' } });
-    assert.equal(r.code, 2);
-    assert.match(r.out, /no service "lokii".*\n.*loki, tempo, mimir/);
-  });
-
   it('parses both ps output formats of Compose v2', () => {
     const row = { Service: 'loki', State: 'running', Health: '', ExitCode: 0 };
     const expected = [{ service: 'loki', state: 'running', health: '', exitCode: 0 }];
     assert.deepEqual(parsePs(JSON.stringify(row)), expected);
     assert.deepEqual(parsePs(JSON.stringify([row])), expected);
     assert.deepEqual(parsePs(''), []);
+  });
+});
+
+describe('every verb answers --help, an unknown flag and a bad value the same way', () => {
+  const verbs = ['up', 'down', 'status', 'logs', 'open', 'verify', 'tour'] as const;
+  /** Bad usage, per verb: the arguments and what the one line must say. */
+  const badUsage: [string[], RegExp][] = [
+    ...verbs.map((verb): [string[], RegExp] => [[verb, '--bogus'], /unknown flag --bogus \(flags: --[a-z]/]),
+    [['up', '--timeout', 'abc'], /--timeout "abc" is not a duration: use 90s, 5m, 1h or a number of seconds/],
+    [['up', '--timeout', '1.5h'], /--timeout "1\.5h" is not a duration/],
+    [['up', '--timeout', '5d'], /--timeout "5d" is not a duration/],
+    [['up', '--timeout'], /--timeout needs a value: --timeout <duration>/],
+    [['up', '--no-build=yes'], /--no-build takes no value/],
+    [['down', '--purge=yes'], /--purge takes no value/],
+    [['status', 'all'], /unexpected argument "all" \(lgtmp status takes flags only: --json, --help\)/],
+    [['open', 'grafana'], /unexpected argument "grafana"/],
+    [['logs'], /which service\? \(services: loki, tempo/],
+    [['logs', 'lokii'], /<service> "lokii" is not a known service: use one of loki, tempo/],
+    [['logs', 'loki', 'tempo'], /one service at a time/],
+    [['logs', 'loki', '--tail', 'all'], /--tail "all" is not a count: use a whole number of at least 1/],
+    [['verify', '--since', '2d'], /--since "2d" is not a duration: use 90s, 5m, 1h or a number of seconds/],
+    [['verify', '--wait', '-5m'], /--wait needs a value: --wait <duration>/],
+    [['verify', '--wait=-5m'], /--wait "-5m" is not a duration/],
+    [['verify', '--service', 'demo-app,go-app'], /--service "go-app" is not a known service: use one of demo-app, java-demo-app/],
+    [['verify', '--check', 'trace->logz'], /--check "trace->logz" is not a known check: use one of traces, logs->trace/],
+    [['verify', '--grafana-url', 'localhost:3000'], /--grafana-url "localhost:3000" is not a URL: use http:\/\/host:port \(port 1-65535\)/],
+    [['verify', '--loki-url', 'http://127.0.0.1:99999'], /--loki-url "http:\/\/127\.0\.0\.1:99999" is not a URL/],
+    [['verify', '--now', 'yesterday'], /--now "yesterday" is not a time: use unix seconds or an ISO 8601 date/],
+    [['tour'], /which tour\? \(tours: slow\)/],
+    [['tour', 'fast'], /<tour> "fast" is not a known tour: use one of slow/],
+    [['tour', 'slow', '--wait', '2x'], /--wait "2x" is not a duration: use 90s, 5m, 1h/],
+    [['tour', 'slow', '--wait', '10s'], /--wait "10s" is too short: at least 30s/],
+    [['tour', 'slow', '--service', 'loki'], /--service "loki" is not a known app: use one of demo-app/],
+    [['tour', 'slow', '--app-url', 'demo-app'], /--app-url "demo-app" is not <service>=<url>/],
+    [['tour', 'slow', '--app-url', 'demo-app=127.0.0.1:8080'], /--app-url "127\.0\.0\.1:8080" is not a URL/],
+  ];
+
+  for (const verb of verbs) {
+    for (const flag of ['--help', '-h']) {
+      it(`${verb} ${flag} prints its usage and exits 0, touching no Docker`, async () => {
+        const r = await runCli([verb, flag, '--bogus'], { scenario: { engine: 'ok', compose: 'v2' } });
+        assert.equal(r.code, 0, r.out);
+        assert.match(r.out, new RegExp(`^Usage: lgtmp ${verb}\\b`));
+        assert.match(r.out, /-h, --help/);
+        assert.deepEqual(r.calls, []);
+      });
+    }
+  }
+
+  it('every flag a verb accepts is in its help', async () => {
+    for (const verb of verbs) {
+      const { command } = (await import(`../src/commands/${verb}.js`)) as { command: { help: string; options: Record<string, { short?: string }> } };
+      for (const [name, option] of Object.entries(command.options)) {
+        assert.match(command.help, new RegExp(`${option.short ? `-${option.short}, ` : ''}--${name}\\b`), `${verb} --help documents --${name}`);
+      }
+    }
+  });
+
+  for (const [args, message] of badUsage) {
+    it(`${args.join(' ')}: one line, exit 2`, async () => {
+      const r = await runCli(args, { scenario: { engine: 'ok', compose: 'v2' } });
+      assert.equal(r.code, 2, r.out);
+      assert.match(r.out, new RegExp(`^lgtmp ${args[0]}: [^\\n]*; see lgtmp ${args[0]} --help\\n$`), `one line: ${r.out}`);
+      assert.match(r.out, message);
+      assert.deepEqual(r.calls, [], 'bad usage starts nothing');
+    });
+  }
+
+  it('an unknown command is one line too', async () => {
+    const r = await runCli(['bogus']);
+    assert.equal(r.code, 2);
+    assert.equal(r.out, 'lgtmp: unknown command "bogus" (commands: up, down, status, logs, open, verify, tour); see lgtmp --help\n');
   });
 });

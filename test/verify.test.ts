@@ -501,12 +501,11 @@ describe('provisioning reader, substitution and Grafana paths against stack/graf
   it('check names are quoted wherever they are shown to be typed; the tour rejects a malformed --app-url and has no --now', () => {
     assert.equal(shellCheck('trace->profile'), "'trace->profile'");
     assert.equal(shellCheck('seed-logql'), 'seed-logql');
-    assert.throws(() => parseTourArgs(['slow', '--app-url', 'demo-app']), /--app-url "demo-app": expected <service>=<url>/);
-    assert.throws(() => parseTourArgs(['slow', '--app-url', 'demo-app=']), /expected <service>=<url>/);
-    assert.throws(() => parseTourArgs(['slow', '--app-url', 'nope=http://127.0.0.1:1']), /unknown app "nope"/);
-    assert.throws(() => parseTourArgs(['slow', '--now', '1']), /Unknown option '--now'/);
+    assert.throws(() => parseTourArgs(['slow', '--app-url', 'demo-app']), /--app-url "demo-app" is not <service>=<url>/);
+    assert.throws(() => parseTourArgs(['slow', '--app-url', 'demo-app=']), /is not <service>=<url>/);
+    assert.throws(() => parseTourArgs(['slow', '--app-url', 'nope=http://127.0.0.1:1']), /--app-url "nope" is not a known app/);
+    assert.throws(() => parseTourArgs(['slow', '--now', '1']), /unknown flag --now/);
     const a = parseTourArgs(['slow', '--app-url', 'demo-app=http://127.0.0.1:1/x=y']);
-    assert.ok(!a.help);
     assert.deepEqual(a.appOverrides, { 'demo-app': 'http://127.0.0.1:1/x=y' });
   });
 

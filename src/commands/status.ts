@@ -1,14 +1,29 @@
-import { parseArgs } from 'node:util';
 import { composePs } from '../docker.js';
 import { checkDocker } from '../preflight.js';
 import { hostPort, readEnv, readyUrl, services } from '../project.js';
 import { probe } from '../readiness.js';
 import { columns } from '../columns.js';
+import { parseFlags, parseOrExit } from '../usage.js';
 
 export const summary = 'show each service: state, health, version, host port and its own readiness answer';
 
+export const command = {
+  verb: 'status',
+  help: `Usage: lgtmp status [options]
+
+One row per service: container state, healthcheck, image version, host port, and the answer of its
+own readiness URL on that port.
+
+Options:
+  --json      machine-readable output
+  -h, --help
+Exit status: 0 when every service is ready, 1 otherwise, 2 on bad usage.`,
+  options: { json: { type: 'boolean' } },
+} as const;
+
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean', default: false } } });
+  const args = parseOrExit(command, argv, () => ({ json: parseFlags(command, argv).values.json ?? false }));
+  if (typeof args === 'number') return args;
   const env = readEnv();
   await checkDocker();
   const states = new Map((await composePs()).map((s) => [s.service, s]));
@@ -27,7 +42,7 @@ export async function run(argv: string[]): Promise<number> {
       };
     }),
   );
-  if (values.json) {
+  if (args.json) {
     console.log(JSON.stringify(rows, null, 2));
   } else {
     const header = ['SERVICE', 'STATE', 'HEALTH', 'VERSION', 'PORT', 'READY', 'READINESS ANSWER'];

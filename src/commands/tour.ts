@@ -1,9 +1,8 @@
 // `lgtmp tour slow`: the seed's "why is /slow slow?" walkthrough on live data, then the fix.
-import { parseArgs } from 'node:util';
-import { parseOrExit } from '../usage.js';
-
+import { choiceValue, durationValue, parseFlags, parseOrExit, UsageError, urlValue } from '../usage.js';
 import { envFile, readEnv } from '../project.js';
-import { endpointFlags, endpointOptions, parseDuration } from '../verify/config.js';
+import { endpointOptions } from '../verify/config.js';
+import { checkedEndpointFlags } from './verify.js';
 import { createContext, type VerifyOptions } from '../verify/run.js';
 import { appUrls, compareLines, setRegexMode, snapshot, tellStory, type TourStep } from '../verify/tour.js';
 
@@ -19,8 +18,8 @@ compared with the same window before the fix.
 
 Options:
   --service <name>     whose story to tell (default demo-app)
-  --wait <duration>    how long to let after-fix data accumulate, also the comparison window
-                       (default 2m; at least 30s)
+  --wait <duration>    how long to let after-fix data accumulate, also the comparison window:
+                       90s, 5m, 1h or a number of seconds (default 2m; at least 30s)
   --revert             only switch every app back to the bad regex (mode=bad)
   --no-fix             tell the story only
   --direct             query the backends directly instead of through Grafana (see lgtmp verify)
@@ -33,8 +32,25 @@ Options:
 Exit status: 0 when the story is told and the fix lowered a /slow p95 (--no-fix: the story;
 --revert: an app switched back), 1 otherwise, 2 on bad usage.`;
 
+export const command = {
+  verb: 'tour',
+  help: HELP,
+  options: {
+    ...endpointOptions,
+    service: { type: 'string' },
+    wait: { type: 'string' },
+    revert: { type: 'boolean' },
+    'no-fix': { type: 'boolean' },
+    'app-url': { type: 'string', multiple: true },
+    since: { type: 'string' },
+    json: { type: 'boolean' },
+    provisioning: { type: 'string' },
+    'env-file': { type: 'string' },
+  },
+  positionals: true,
+} as const;
+
 interface TourArgs {
-  help: false;
   json: boolean;
   svc: string;
   revert: boolean;
@@ -46,60 +62,40 @@ interface TourArgs {
   opts: VerifyOptions;
 }
 
-export function parseTourArgs(argv: string[]): TourArgs | { help: true } {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      ...endpointOptions,
-      service: { type: 'string' },
-      wait: { type: 'string' },
-      revert: { type: 'boolean' },
-      'no-fix': { type: 'boolean' },
-      'app-url': { type: 'string', multiple: true },
-      since: { type: 'string' },
-      json: { type: 'boolean' },
-      provisioning: { type: 'string' },
-      'env-file': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (values.help) return { help: true };
-  if (positionals.length !== 1 || positionals[0] !== 'slow') {
-    throw new Error(positionals.length === 0 ? 'which tour? (only: slow)' : `unknown tour "${positionals.join(' ')}" (only: slow)`);
-  }
-  const waitMs = values.wait ? parseDuration(values.wait) : 120_000;
-  if (waitMs < 30_000) throw new Error('--wait must be at least 30s (it is also the comparison window)');
+export function parseTourArgs(argv: string[]): TourArgs {
+  const { values, positionals } = parseFlags(command, argv);
+  if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'which tour? (tours: slow)' : `one tour at a time, not "${positionals.join(' ')}"`);
+  choiceValue('<tour>', positionals[0]!, ['slow'], 'tour');
+  const waitMs = values.wait === undefined ? 120_000 : durationValue('--wait', values.wait);
+  if (waitMs < 30_000) throw new UsageError(`--wait "${values.wait}" is too short: at least 30s (it is also the comparison window)`);
   const env = readEnv(values['env-file'] ?? envFile);
   const apps = Object.keys(appUrls(env));
   const appOverrides: Record<string, string> = {};
   for (const a of values['app-url'] ?? []) {
     const eq = a.indexOf('=');
-    if (eq < 1 || eq === a.length - 1) throw new Error(`--app-url "${a}": expected <service>=<url>, e.g. demo-app=http://127.0.0.1:8080`);
-    const svc = a.slice(0, eq);
-    if (!apps.includes(svc)) throw new Error(`--app-url "${a}": unknown app "${svc}" (apps: ${apps.join(', ')})`);
-    appOverrides[svc] = a.slice(eq + 1);
+    if (eq < 1 || eq === a.length - 1) throw new UsageError(`--app-url "${a}" is not <service>=<url>: use e.g. demo-app=http://127.0.0.1:8080`);
+    const svc = choiceValue('--app-url', a.slice(0, eq), apps, 'app');
+    appOverrides[svc] = urlValue('--app-url', a.slice(eq + 1));
   }
   return {
-    help: false,
     json: values.json ?? false,
-    svc: values.service ?? 'demo-app',
+    svc: values.service === undefined ? 'demo-app' : choiceValue('--service', values.service, apps, 'app'),
     revert: values.revert ?? false,
     noFix: values['no-fix'] ?? false,
     waitMs,
     env,
     appOverrides,
     opts: {
-      ...endpointFlags(values),
+      ...checkedEndpointFlags(values),
       provisioningFile: values.provisioning,
       envFile: values['env-file'],
-      sinceMs: values.since ? parseDuration(values.since) : undefined,
+      sinceMs: values.since === undefined ? undefined : durationValue('--since', values.since),
     },
   };
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const args = parseOrExit('tour', HELP, () => parseTourArgs(argv));
+  const args = parseOrExit(command, argv, () => parseTourArgs(argv));
   if (typeof args === 'number') return args;
   const { json, svc, waitMs } = args;
   const apps = appUrls(args.env, args.appOverrides);

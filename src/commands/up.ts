@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import type { ChildProcess } from 'node:child_process';
 import { composeArgs, composeLogsTail, composePs, dockerAttached, type ContainerState } from '../docker.js';
 import { checkDocker, checkPorts } from '../preflight.js';
@@ -6,20 +5,40 @@ import { grafanaUrl, hostPort, readEnv, readyUrl, services, type ServiceInfo } f
 import { probe, seconds } from '../readiness.js';
 import { UserError } from '../errors.js';
 import { clickPath } from '../click-path.js';
+import { durationValue, parseFlags, parseOrExit } from '../usage.js';
 
 export const summary = 'start the stack and the demo apps with Docker Compose, and wait until all are ready';
 
+export const command = {
+  verb: 'up',
+  help: `Usage: lgtmp up [options]
+
+Checks Docker Engine, Compose v2 and that every host port in .env is free, builds the demo apps,
+starts the stack with Docker Compose, and waits until every service answers its readiness check.
+
+Options:
+  --timeout <duration>  how long to wait for every service to be ready: 90s, 5m, 1h or a number
+                        of seconds (default 10m)
+  --no-build            start with the app images built before
+  -h, --help
+Exit status: 0 when every service is ready, 1 otherwise, 2 on bad usage, 130 when interrupted.`,
+  options: {
+    timeout: { type: 'string' },
+    'no-build': { type: 'boolean' },
+  },
+} as const;
+
 const pollMs = 1000;
 
+export function parseUpArgs(argv: string[]): { timeoutMs: number; build: boolean } {
+  const { values } = parseFlags(command, argv);
+  return { timeoutMs: values.timeout === undefined ? 600_000 : durationValue('--timeout', values.timeout), build: !values['no-build'] };
+}
+
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      timeout: { type: 'string', default: '600' },
-      'no-build': { type: 'boolean', default: false },
-    },
-  });
-  const timeoutMs = Number(values.timeout) * 1000;
+  const args = parseOrExit(command, argv, () => parseUpArgs(argv));
+  if (typeof args === 'number') return args;
+  const { timeoutMs } = args;
   const env = readEnv();
 
   const { engine, compose } = await checkDocker().catch((err: unknown) => {
@@ -47,7 +66,7 @@ export async function run(argv: string[]): Promise<number> {
   };
   process.on('SIGINT', onInterrupt);
   try {
-    const upArgs = ['up', '--detach', '--remove-orphans', ...(values['no-build'] ? [] : ['--build'])];
+    const upArgs = ['up', '--detach', '--remove-orphans', ...(args.build ? ['--build'] : [])];
     const code = await dockerAttached(composeArgs(...upArgs), (c) => (child = c));
     if (interrupted) return interruptedExit();
     if (code !== 0) {

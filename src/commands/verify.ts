@@ -1,9 +1,7 @@
 // `lgtmp verify`: prove every correlation of the demo on the running stack.
-import { parseArgs } from 'node:util';
-import { parseOrExit } from '../usage.js';
-
+import { choiceValue, durationValue, parseFlags, parseOrExit, UsageError, urlValue } from '../usage.js';
 import { SERVICES, shellCheck } from '../verify/checks.js';
-import { endpointFlags, endpointOptions, parseDuration, parseTime } from '../verify/config.js';
+import { endpointFlags, endpointOptions, parseTime } from '../verify/config.js';
 import { UnreachableError } from '../verify/http.js';
 import { renderJson, renderTable, summarize, wrap } from '../verify/report.js';
 import { CHECK_NAMES, createContext, verify, type VerifyOptions } from '../verify/run.js';
@@ -14,7 +12,7 @@ const INDENT = ' '.repeat(25);
 /** A list for the help text: comma separated, wrapped under the option texts within 100 columns. */
 const helpList = (items: readonly string[]) => wrap(items.join(', '), 100 - INDENT.length).join(`\n${INDENT}`);
 
-export const HELP = `Usage: lgtmp verify [options]
+const HELP = `Usage: lgtmp verify [options]
 
 Proves on live data that every correlation works: traces exist; a log line's trace id is a trace;
 a span's provisioned logs, metrics and profile queries return its data; exemplars resolve to
@@ -28,7 +26,7 @@ Options:
                          ${helpList(SERVICES)}
   --check <name>         only this check (repeatable, or comma separated; quote names with >):
                          ${helpList(CHECK_NAMES.map(shellCheck))}
-  --since <duration>     look back this far (default 30m)
+  --since <duration>     look back this far: 90s, 5m, 1h or a number of seconds (default 30m)
   --wait <duration>      retry the checks that don't pass until they do or the time is up
   --json                 machine-readable output
   --grafana-url <url>    default http://127.0.0.1:$GRAFANA_PORT (.env)
@@ -44,36 +42,54 @@ Exit status: 0 when every check passes, 1 otherwise, 2 on bad usage.
 
 Example: lgtmp verify --service demo-app --check 'trace->profile'`;
 
-export function parseVerifyArgs(argv: string[]): { opts: VerifyOptions; json: boolean; help: boolean } {
-  const { values } = parseArgs({
-    args: argv,
-    allowPositionals: false,
-    options: {
-      ...endpointOptions,
-      service: { type: 'string', multiple: true },
-      check: { type: 'string', multiple: true },
-      since: { type: 'string' },
-      wait: { type: 'string' },
-      json: { type: 'boolean' },
-      provisioning: { type: 'string' },
-      'env-file': { type: 'string' },
-      now: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
+export const command = {
+  verb: 'verify',
+  help: HELP,
+  options: {
+    ...endpointOptions,
+    service: { type: 'string', multiple: true },
+    check: { type: 'string', multiple: true },
+    since: { type: 'string' },
+    wait: { type: 'string' },
+    json: { type: 'boolean' },
+    provisioning: { type: 'string' },
+    'env-file': { type: 'string' },
+    now: { type: 'string' },
+  },
+} as const;
+
+/** The endpoint flags (verify and tour), each URL checked. */
+export function checkedEndpointFlags(values: Parameters<typeof endpointFlags>[0]): ReturnType<typeof endpointFlags> {
+  const flags = endpointFlags(values);
+  for (const key of Object.keys(endpointOptions) as (keyof typeof endpointOptions)[]) {
+    const value = values[key];
+    if (typeof value === 'string') urlValue(`--${key}`, value);
+  }
+  return flags;
+}
+
+export function parseVerifyArgs(argv: string[]): { opts: VerifyOptions; json: boolean } {
+  const { values } = parseFlags(command, argv);
   const list = (v: string[] | undefined) => (v ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
-  const checks = list(values.check);
-  for (const c of checks) if (!CHECK_NAMES.includes(c)) throw new Error(`unknown check "${c}" (checks: ${CHECK_NAMES.map(shellCheck).join(', ')})`);
+  const checks = list(values.check).map((c) => choiceValue('--check', c, CHECK_NAMES, 'check'));
+  const services = list(values.service).map((s) => choiceValue('--service', s, SERVICES, 'service'));
+  let nowMs: number | undefined;
+  if (values.now !== undefined) {
+    try {
+      nowMs = parseTime(values.now);
+    } catch {
+      throw new UsageError(`--now "${values.now}" is not a time: use unix seconds or an ISO 8601 date`);
+    }
+  }
   return {
     json: values.json ?? false,
-    help: values.help ?? false,
     opts: {
-      ...endpointFlags(values),
-      services: list(values.service),
+      ...checkedEndpointFlags(values),
+      services,
       checks,
-      sinceMs: values.since ? parseDuration(values.since) : undefined,
-      waitMs: values.wait ? parseDuration(values.wait) : undefined,
-      nowMs: values.now ? parseTime(values.now) : undefined,
+      sinceMs: values.since === undefined ? undefined : durationValue('--since', values.since),
+      waitMs: values.wait === undefined ? undefined : durationValue('--wait', values.wait),
+      nowMs,
       provisioningFile: values.provisioning,
       envFile: values['env-file'],
     },
@@ -81,7 +97,7 @@ export function parseVerifyArgs(argv: string[]): { opts: VerifyOptions; json: bo
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const parsed = parseOrExit('verify', HELP, () => parseVerifyArgs(argv));
+  const parsed = parseOrExit(command, argv, () => parseVerifyArgs(argv));
   if (typeof parsed === 'number') return parsed;
   const { opts, json } = parsed;
   let setup: Awaited<ReturnType<typeof createContext>> | undefined;
