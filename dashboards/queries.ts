@@ -45,16 +45,16 @@ const SERVER_SPANS = 'span_kind="SPAN_KIND_SERVER"';
 const ERROR_SPANS = 'status_code="STATUS_CODE_ERROR"';
 const SPAN_CALLS = 'traces_spanmetrics_calls_total';
 const SPAN_LATENCY = 'traces_spanmetrics_latency_bucket';
-const HTTP_COUNT = 'http_server_request_duration_seconds_count';
-const HTTP_BUCKET = 'http_server_request_duration_seconds_bucket';
-const HTTP_5XX = 'http_response_status_code=~"5.."';
+export const HTTP_COUNT = 'http_server_request_duration_seconds_count';
+export const HTTP_BUCKET = 'http_server_request_duration_seconds_bucket';
+export const HTTP_5XX = 'http_response_status_code=~"5.."';
 
 /**
  * An error ratio that is 0, not "no data", where there were calls but no errors: Tempo only
  * creates an error series once an error span was seen, and the apps only create a 5xx series
  * once a 5xx was answered.
  */
-function errorRatio(by: string, all: string, errors: string): string {
+export function errorRatio(by: string, all: string, errors: string): string {
   const grouping = by === '' ? 'sum' : `sum by (${by})`;
   return `(${grouping} (${errors}) or 0 * ${grouping} (${all})) / ${grouping} (${all})`;
 }

@@ -13,7 +13,7 @@ import { parse, stringify } from 'yaml';
 import type { CheckResult } from '../src/verify/checks.js';
 import { createContext, defaultProvisioningFile, verify } from '../src/verify/run.js';
 import { renderTable } from '../src/verify/report.js';
-import { compareLines, setRegexMode, snapshot } from '../src/verify/tour.js';
+import { setRegexMode, SYMPTOMS } from '../src/verify/tour-symptoms.js';
 import { goApp } from './apps/go.js';
 import { startAppWithPeers, type AppWithPeers } from './harness/app-with-peers.js';
 import { freePort, waitFor } from './harness/launcher.js';
@@ -194,18 +194,20 @@ describe('verify --direct against the Prometheus peer fed by the Go demo app', {
     while (Date.now() < until) assert.equal(await get(`${appUrl}/slow${goApp.slow.query}`), 200);
     await new Promise((r) => setTimeout(r, 3000)); // one more metric export
     const fixAt = Date.now();
-    const beforeSnap = await snapshot({ ...ctx, nowMs: fixAt }, ['demo-app'], windowMs, fixAt);
+    const p95 = SYMPTOMS.slow.measures[0]!; // /slow p95 (Mimir)
+    const regexShare = SYMPTOMS.slow.measures[1]!; // the regex work's CPU share (Pyroscope)
+    const before = await p95.read(ctx, 'demo-app', '/slow', windowMs, fixAt);
     const fixed = await setRegexMode({ 'demo-app': appUrl }, 'fixed');
     assert.deepEqual(fixed.map((f) => [f.ok, f.mode]), [[true, 'fixed']]);
     try {
       while (Date.now() < fixAt + windowMs) assert.equal(await get(`${appUrl}/slow${goApp.slow.query}`), 200);
       await new Promise((r) => setTimeout(r, 3000));
       const afterAt = Date.now();
-      const afterSnap = await snapshot({ ...ctx, nowMs: afterAt }, ['demo-app'], afterAt - fixAt - 1000, afterAt);
-      console.log(`[verify-peer] tour slow before/after on the Go app:\n  ${compareLines(beforeSnap, afterSnap).join('\n  ')}`);
-      assert.ok(beforeSnap[0]!.p95 !== undefined && afterSnap[0]!.p95 !== undefined, JSON.stringify({ beforeSnap, afterSnap }));
-      assert.ok(afterSnap[0]!.p95! < beforeSnap[0]!.p95! / 5, JSON.stringify({ beforeSnap, afterSnap }));
-      assert.match(afterSnap[0]!.profileError!, /not reachable/);
+      const after = await p95.read(ctx, 'demo-app', '/slow', afterAt - fixAt - 1000, afterAt);
+      console.log(`[verify-peer] tour slow on the Go app: ${p95.label} ${before} s -> ${after} s`);
+      assert.ok(before !== undefined && after !== undefined, JSON.stringify({ before, after }));
+      assert.ok(after < before / 5, JSON.stringify({ before, after }));
+      await assert.rejects(regexShare.read(ctx, 'demo-app', '/slow', windowMs, afterAt), /not reachable/);
     } finally {
       const back = await setRegexMode({ 'demo-app': appUrl }, 'bad');
       assert.equal(back[0]!.mode, 'bad');

@@ -1,186 +1,14 @@
-// `lgtmp tour slow`: the seed's walkthrough "why is /slow slow?" on live data (log line ->
-// trace -> dominating span -> that span's flame graph), then the fix (each app's runtime regex
-// switch) and a before/after of the /slow p95 and of the CPU hot spot.
+// `lgtmp tour <symptom>`: one engine for every row of the troubleshooting map (tour-symptoms.ts).
+// It reads the symptom's measures, turns the fault on in one app, waits (with a countdown and a
+// deadline) until the measures show it, walks the seed's path to the cause step by step, turns
+// the fault off (unless --keep / --no-fix) and shows the recovery. Every number it prints comes
+// from a query it ran.
 import { hostPort, services as composeServices } from '../project.js';
-import { explainError, shellCheck } from './checks.js';
-import { clampToNow, slowLogQuery, type VerifyContext } from './context.js';
-import { requestJson, UnreachableError } from './http.js';
-import { logMessage, matcherOf, traceIdOf, type LogEntry } from './loki.js';
-import * as links from './links.js';
-import { findDatasource, tempoDerivedField, tracesToProfiles } from './provisioning.js';
-import { inclusiveShare, REGEX_WORK, topSelfFrames, type FlameGraph } from './pyroscope.js';
-import { traceToProfilesQuery } from './substitute.js';
-import { localRoots, rootSpan, spanTag, type Span, type Trace } from './tempo.js';
+import type { VerifyContext } from './context.js';
+import { SYMPTOMS, type Symptom } from './tour-symptoms.js';
+import { errText, replayClock, type OnWait, type TourClock, type TourStep, type Walk } from './tour-steps.js';
 
-export interface TourStep {
-  title: string;
-  ok: boolean;
-  lines: string[];
-  link?: string;
-}
-
-const fmtS = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(1)} ms`);
-const pct = (x: number) => `${(x * 100).toFixed(x < 0.1 ? 1 : 0)}%`;
-/** The verify command that tells why a step shows nothing, quoted for the shell. */
-const verifyHint = (check: string) => `\`lgtmp verify --check ${shellCheck(check)}\``;
-/** An error in one line: what was seen and its most likely cause, as verify reports them. */
-function errText(err: unknown): string {
-  const e = explainError(err);
-  return `${e.evidence}; ${e.cause}`;
-}
-
-/** Self time of each span: its duration minus the union of its children's intervals (clipped to it). */
-export function selfTimes(trace: Trace): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const s of trace.spans) {
-    const kids = trace.spans
-      .filter((c) => c.parentSpanId === s.spanId)
-      .map((c) => [c.startNs < s.startNs ? s.startNs : c.startNs, c.endNs > s.endNs ? s.endNs : c.endNs] as [bigint, bigint])
-      .filter(([a, b]) => b > a)
-      .sort((a, b) => (a[0] < b[0] ? -1 : 1));
-    let covered = 0n;
-    let curA = -1n;
-    let curB = -1n;
-    for (const [a, b] of kids) {
-      if (a > curB) {
-        if (curB > curA) covered += curB - curA;
-        curA = a;
-        curB = b;
-      } else if (b > curB) curB = b;
-    }
-    if (curB > curA) covered += curB - curA;
-    out.set(s.spanId, Number(s.endNs - s.startNs - covered) / 1e6);
-  }
-  return out;
-}
-
-/** The span that dominates a trace: the one with the largest self time. */
-export function dominatingSpan(trace: Trace): { span: Span; selfMs: number } {
-  const self = selfTimes(trace);
-  let best = trace.spans[0]!;
-  for (const s of trace.spans) if ((self.get(s.spanId) ?? 0) > (self.get(best.spanId) ?? 0)) best = s;
-  return { span: best, selfMs: self.get(best.spanId) ?? 0 };
-}
-
-export interface Story {
-  steps: TourStep[];
-  ok: boolean;
-}
-
-/** Steps 1-4: the log line, its trace, the dominating span, that span's flame graph. */
-export async function tellStory(ctx: VerifyContext, svc: string): Promise<Story> {
-  const steps: TourStep[] = [];
-  const done = (ok: boolean) => ({ steps, ok });
-
-  // 1. the log line
-  const query = slowLogQuery(svc);
-  const step1: TourStep = { title: `The log line (Loki: ${query})`, ok: false, lines: [], link: links.lokiLink(ctx.grafana, ctx.uids.loki, query, ctx.window.startMs, ctx.window.endMs) };
-  steps.push(step1);
-  let entries: LogEntry[];
-  try {
-    entries = await ctx.loki.queryRange(query, ctx.window, 10);
-  } catch (err) {
-    step1.lines.push(errText(err));
-    return done(false);
-  }
-  if (entries.length === 0) {
-    step1.lines.push(`no /slow request logged in the window: is the app running with its traffic generator on? (${verifyHint('seed-logql')} tells why)`);
-    return done(false);
-  }
-
-  // 2. its trace, through the derived field that links to Tempo (Grafana's button): the newest line whose trace Tempo has
-  const loki = findDatasource(ctx.provisioning, ctx.uids.loki);
-  const df = loki && tempoDerivedField(ctx.provisioning, loki);
-  const step2: TourStep = { title: df ? `Its trace (derived field ${df.name ?? matcherOf(df)} -> Tempo)` : 'Its trace', ok: false, lines: [] };
-  /** Step 1 shows this line; step 2 follows. */
-  const showLine = (e: LogEntry) => {
-    step1.ok = true;
-    step1.lines.push(`${new Date(Number(BigInt(e.tsNs) / 1_000_000n)).toISOString()}  ${logMessage(e)}`);
-    steps.push(step2);
-  };
-  if (!df) {
-    showLine(entries[0]!);
-    step2.lines.push(`no derived field of the Loki datasource links to a Tempo datasource (${verifyHint('logs->trace')} tells why)`);
-    return done(false);
-  }
-  let trace: Trace | undefined;
-  let line: LogEntry | undefined;
-  try {
-    for (const e of entries) {
-      const id = traceIdOf(df, e);
-      if (!id) continue;
-      trace = await ctx.tempo.trace(id);
-      if (trace) {
-        line = e;
-        break;
-      }
-    }
-  } catch (err) {
-    showLine(entries[0]!);
-    step2.lines.push(errText(err));
-    return done(false);
-  }
-  showLine(line ?? entries[0]!);
-  if (!trace || !line) {
-    step2.lines.push(`none of the ${entries.length} lines' trace ids is in Tempo (${verifyHint('logs->trace')} tells why)`);
-    return done(false);
-  }
-  const roots = localRoots(trace, svc);
-  const root = roots[0] ?? rootSpan(trace);
-  const traceStart = trace.spans.reduce((a, s) => (s.startNs < a ? s.startNs : a), trace.spans[0]!.startNs);
-  const traceEnd = trace.spans.reduce((a, s) => (s.endNs > a ? s.endNs : a), trace.spans[0]!.endNs);
-  const traceMs = Number(traceEnd - traceStart) / 1e6;
-  const fromMs = Number(traceStart / 1_000_000n) - 60_000;
-  const toMs = Number(traceEnd / 1_000_000n) + 60_000;
-  step2.ok = true;
-  step2.lines.push(`${trace.traceId}: ${root.name} (${svc}), ${fmtS(traceMs)}, ${trace.spans.length} spans`);
-  step2.link = links.traceLink(ctx.grafana, ctx.uids.tempo, trace.traceId, fromMs, toMs);
-
-  // 3. the dominating span
-  const dom = dominatingSpan(trace);
-  steps.push({
-    title: 'The span that dominates it',
-    ok: true,
-    lines: [`${dom.span.name}: ${fmtS(dom.span.durationMs)} of the trace's ${fmtS(traceMs)} (${pct(dom.span.durationMs / traceMs)}), ${fmtS(dom.selfMs)} of it in the span itself`],
-    link: links.traceLink(ctx.grafana, ctx.uids.tempo, trace.traceId, fromMs, toMs, dom.span.spanId),
-  });
-
-  // 4. that span's flame graph: the profile of the local root that contains it
-  const tempoDs = findDatasource(ctx.provisioning, ctx.uids.tempo);
-  const tp = tempoDs ? tracesToProfiles(tempoDs) : undefined;
-  const step4: TourStep = { title: 'Its flame graph (Profiles for this span)', ok: false, lines: [] };
-  steps.push(step4);
-  const profiled = roots.find((s) => spanTag(s, 'pyroscope.profile.id') !== undefined);
-  if (!tp?.profileTypeId) {
-    step4.lines.push(`tracesToProfiles.profileTypeId is not provisioned (${verifyHint('trace->profile')})`);
-    return done(false);
-  }
-  if (!profiled) {
-    step4.lines.push(`no span of ${svc} in this trace carries pyroscope.profile.id (${verifyHint('trace->profile')})`);
-    return done(false);
-  }
-  const pq = traceToProfilesQuery(profiled, tp);
-  step4.title = `Its flame graph (Profiles for this span: ${pq.profileTypeId}, span ${pq.spanSelector[0]})`;
-  step4.link = links.profileLink(ctx.grafana, tp.datasourceUid ?? ctx.uids.pyroscope, pq, pq.range.fromMs, pq.range.toMs);
-  try {
-    const r = clampToNow(ctx, pq.range.fromMs, pq.range.toMs);
-    const fg = await ctx.pyro.flameGraph({ profileTypeId: pq.profileTypeId, labelSelector: pq.labelSelector, spanSelector: pq.spanSelector, startMs: r.startMs, endMs: r.endMs, maxNodes: 64 });
-    if (fg.total <= 0) {
-      step4.lines.push(`empty flame graph (${verifyHint('trace->profile')} tells why)`);
-      return done(false);
-    }
-    for (const t of topSelfFrames(fg, 5)) step4.lines.push(`${pct(t.share).padStart(5)}  ${t.frame}`);
-    step4.lines.push(`regex work (checkEmail and the regex engine under it): ${pct(inclusiveShare(fg, REGEX_WORK))} of the span's CPU`);
-    step4.ok = true;
-  } catch (err) {
-    step4.lines.push(errText(err));
-    return done(false);
-  }
-  return done(true);
-}
-
-// ---------------------------------------------------------------------------------------------
-// The fix
+export { dominatingSpan, selfTimes, type TourStep } from './tour-steps.js';
 
 /** Each demo app's base URL: an override, else its host port from .env. */
 export function appUrls(env: Record<string, string>, overrides: Record<string, string> = {}): Record<string, string> {
@@ -189,79 +17,181 @@ export function appUrls(env: Record<string, string>, overrides: Record<string, s
   );
 }
 
-export interface ModeResult {
+/**
+ * How long after a request its span's profile can be queried: the app's profiler upload interval
+ * (pyroscope-go and the Node bootstrap every 15 s, the Java agent and Python every 10 s, their
+ * defaults in apps/*) plus Pyroscope's ingest (a few seconds; 10 s allowed).
+ */
+export const PROFILE_UPLOAD_MS: Record<string, number> = {
+  'demo-app': 15_000,
+  'java-demo-app': 10_000,
+  'python-demo-app': 10_000,
+  'node-demo-app': 15_000,
+};
+export const INGEST_MS = 10_000;
+export const profileDelayMs = (svc: string) => (PROFILE_UPLOAD_MS[svc] ?? 15_000) + INGEST_MS;
+
+export interface TourOptions {
+  symptom: Symptom;
+  svc: string;
+  apps: Record<string, string>;
+  ctx: VerifyContext;
+  clock: TourClock;
+  /** After the fix: how long to let data accumulate, also the window of the before / after measures. */
+  waitMs: number;
+  /** How long to wait for the fault to show in the measures and in each step's data. */
+  deadlineMs: number;
+  /** PromQL windows are at least this long (two metric exports: the apps export every 60 s). */
+  minWindowMs: number;
+  /** The fault's own expiry (`for`), so a tour that is interrupted heals by itself. */
+  faultFor: string;
+  keep: boolean;
+  noFix: boolean;
+  /** Overrides the service's profile delay (tests). */
+  profileDelayMs?: number;
+  onWait: OnWait;
+  /** Each step as soon as it is done (the CLI prints it). */
+  onStep: (n: number, step: TourStep) => void;
+}
+
+export interface TourReport {
+  tour: string;
   service: string;
-  url: string;
+  question: string;
+  seedPath: string;
+  steps: TourStep[];
+  measures: Array<{ label: string; before?: number; during?: number; after?: number }>;
   ok: boolean;
-  mode?: string;
-  error?: string;
 }
 
-/** POST <app>/admin/regex?mode=<mode> on each app; the apps answer {"mode": ...}. */
-export async function setRegexMode(apps: Record<string, string>, mode: 'fixed' | 'bad'): Promise<ModeResult[]> {
-  return Promise.all(
-    Object.entries(apps).map(async ([service, url]) => {
-      try {
-        const res = await requestJson<{ mode?: string }>({ name: service, flag: '--app-url' }, url, '/admin/regex', { method: 'POST', params: { mode }, timeoutMs: 5000 });
-        return { service, url, ok: res.mode === mode, mode: res.mode, error: res.mode === mode ? undefined : `answered mode ${String(res.mode)}` };
-      } catch (err) {
-        // the report line shows the service and its URL already
-        return { service, url, ok: false, error: err instanceof UnreachableError ? `not reachable (${err.detail})` : errText(err) };
-      }
-    }),
-  );
+/** Which tours apply to a service, and why not. */
+export function notApplicable(symptom: Symptom, svc: string, next: Record<string, string>): string | undefined {
+  if (symptom.needsNext && !next[svc]) return `${svc} calls no next service on the chain, so it has no dependency to fail (try ${Object.keys(next).join(', ')})`;
+  return undefined;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Before / after
-
-export interface Snapshot {
-  service: string;
-  /** /slow p95 in seconds over the window, undefined when there is no data. */
-  p95?: number;
-  p95Error?: string;
-  regexShare?: number;
-  topFrame?: string;
-  profileError?: string;
-}
-
-export const slowP95Query = (svc: string, windowSec: number) =>
-  `histogram_quantile(0.95, sum by (le) (rate(http_server_request_duration_seconds_bucket{job="${svc}", http_route="/slow"}[${windowSec}s])))`;
-
-/** /slow p95 and the CPU hot spot of each service over [endMs - windowMs, endMs] (PromQL evaluated at the server's now). */
-export async function snapshot(ctx: VerifyContext, services: string[], windowMs: number, endMs: number): Promise<Snapshot[]> {
-  const tempoDs = findDatasource(ctx.provisioning, ctx.uids.tempo);
-  const cpuType = (tempoDs && tracesToProfiles(tempoDs)?.profileTypeId) || 'process_cpu:cpu:nanoseconds:cpu:nanoseconds';
-  const out: Snapshot[] = [];
-  for (const svc of services) {
-    const s: Snapshot = { service: svc };
+export async function runTour(o: TourOptions): Promise<TourReport> {
+  const { symptom: sy, svc, ctx, clock } = o;
+  const url = o.apps[svc]!;
+  const steps: TourStep[] = [];
+  const measures = sy.measures.map((m) => ({ label: m.label, before: undefined as number | undefined, during: undefined as number | undefined, after: undefined as number | undefined }));
+  const report: TourReport = { tour: sy.name, service: svc, question: sy.question, seedPath: sy.seedPath, steps, measures, ok: false };
+  const add = (st: TourStep) => {
+    steps.push(st);
+    o.onStep(steps.length, st);
+    return st.ok;
+  };
+  const read = async (i: number, windowMs: number): Promise<number | undefined> => {
     try {
-      const r = await ctx.prom.query(slowP95Query(svc, Math.round(windowMs / 1000)));
-      const v = r[0]?.value;
-      if (v !== undefined && !Number.isNaN(v)) s.p95 = v;
-      else s.p95Error = 'no /slow requests in the window';
-    } catch (err) {
-      s.p95Error = errText(err);
+      return await sy.measures[i]!.read(ctx, svc, sy.route, Math.max(windowMs, o.minWindowMs), clock.now());
+    } catch {
+      return undefined;
     }
-    try {
-      const fg: FlameGraph = await ctx.pyro.flameGraph({ profileTypeId: cpuType, labelSelector: `{service_name="${svc}"}`, startMs: endMs - windowMs, endMs, maxNodes: 256 });
-      if (fg.total > 0) {
-        s.regexShare = inclusiveShare(fg, REGEX_WORK);
-        s.topFrame = topSelfFrames(fg, 1)[0]?.frame;
-      } else s.profileError = 'no CPU samples in the window';
-    } catch (err) {
-      s.profileError = errText(err);
-    }
-    out.push(s);
+  };
+  const show = (i: number, v: number | undefined) => (v === undefined ? 'no data' : sy.measures[i]!.show(v));
+
+  // 1. before, then the switch
+  for (let i = 0; i < measures.length; i++) measures[i]!.before = await read(i, o.waitMs);
+  const on = await sy.switch.on(svc, url, o.faultFor);
+  const sinceMs = on.wasOn ? ctx.window.startMs : clock.now();
+  if (!add({ title: `The switch: ${sy.switch.name} in ${svc}${on.wasOn ? ' (it was on already)' : ''}`, ok: on.ok, lines: on.lines })) return report;
+
+  // 2. evidence: the first measure shows the fault
+  const walk: Walk = { ctx, svc, route: sy.route, sinceMs, clock, onWait: o.onWait, deadlineMs: clock.now() + o.deadlineMs, profileDelayMs: o.profileDelayMs ?? profileDelayMs(svc) };
+  const m0 = sy.measures[0]!;
+  for (;;) {
+    measures[0]!.during = await read(0, clock.now() - sinceMs);
+    const d = measures[0]!.during;
+    if (d !== undefined && sy.shows(measures[0]!.before, d)) break;
+    const left = walk.deadlineMs - clock.now();
+    if (left <= 0) break;
+    o.onWait(`${m0.label} to show the fault (now ${show(0, d)}, before ${show(0, measures[0]!.before)})`, left);
+    await clock.sleep(Math.min(left, 5000));
   }
-  return out;
+  const d0 = measures[0]!.during;
+  const shown = d0 !== undefined && sy.shows(measures[0]!.before, d0);
+  add({
+    title: `The symptom: ${m0.label}`,
+    ok: shown,
+    lines: [
+      `before the switch: ${show(0, measures[0]!.before)}; since: ${show(0, d0)}`,
+      ...(shown ? [] : [`the fault did not show before the deadline: is traffic reaching ${sy.route} (TRAFFIC_MIX), and is the app exporting metrics (\`lgtmp verify --check seed-promql --service ${svc}\`)?`]),
+    ],
+    link: m0.link(ctx, svc, sy.route, Math.min(sinceMs, clock.now() - o.waitMs), clock.now()),
+  });
+
+  // 3. the seed's path to the cause
+  let told = shown;
+  for (const step of sy.steps) {
+    let st: TourStep;
+    try {
+      st = await step(walk);
+    } catch (err) {
+      st = { title: 'unexpected error', ok: false, lines: [errText(err)] };
+    }
+    if (!add(st)) {
+      told = false;
+      break;
+    }
+  }
+  for (let i = 1; i < measures.length; i++) measures[i]!.during = await read(i, clock.now() - sinceMs);
+
+  // 4. the fix and the recovery
+  if (o.keep) {
+    add({ title: `Kept on (--keep): ${sy.switch.name} in ${svc}`, ok: true, lines: [`turn it off: ${sy.switch.curlOff(url)}`] });
+    report.ok = told;
+    return report;
+  }
+  if (o.noFix) {
+    // the story only: leave the app as the tour found it
+    const restored = on.wasOn ? { ok: true, lines: [`left on, as it was before the tour; turn it off: ${sy.switch.curlOff(url)}`] } : await sy.switch.off({ [svc]: url }, svc);
+    add({ title: `--no-fix: ${svc} as the tour found it`, ok: restored.ok, lines: restored.lines });
+    report.ok = told && restored.ok;
+    return report;
+  }
+  const off = await sy.switch.off(o.apps, svc);
+  if (!add({ title: `The fix: ${sy.switch.name} off`, ok: off.ok, lines: off.lines })) return report;
+  const fixedAt = clock.now();
+  const doneAt = fixedAt + o.waitMs;
+  while (clock.now() < doneAt) {
+    o.onWait(`after-fix data (${Math.round(o.waitMs / 1000)} s, the comparison window)`, doneAt - clock.now());
+    await clock.sleep(Math.min(doneAt - clock.now(), 5000));
+  }
+  for (let i = 0; i < measures.length; i++) measures[i]!.after = await read(i, clock.now() - fixedAt);
+  const a0 = measures[0]!.after;
+  const recovered = a0 !== undefined && d0 !== undefined && a0 < d0;
+  add({
+    title: `Recovery (${Math.round(o.waitMs / 1000)} s after the fix)`,
+    ok: recovered,
+    lines: measures.map((m, i) => `${m.label}: before ${show(i, m.before)} -> with the fault ${show(i, m.during)} -> after the fix ${show(i, m.after)}`),
+    link: m0.link(ctx, svc, sy.route, sinceMs - o.waitMs, clock.now()),
+  });
+  report.ok = told && recovered;
+  return report;
 }
 
-export function compareLines(before: Snapshot[], after: Snapshot[]): string[] {
-  return before.map((b) => {
-    const a = after.find((x) => x.service === b.service) ?? { service: b.service };
-    const p95 = (s: Snapshot) => (s.p95 !== undefined ? `${s.p95.toFixed(3)} s` : `n/a (${s.p95Error})`);
-    const cpu = (s: Snapshot) => (s.regexShare !== undefined ? `${pct(s.regexShare)}${s.topFrame ? ` (top: ${s.topFrame})` : ''}` : `n/a (${s.profileError})`);
-    return `${b.service}: /slow p95 ${p95(b)} -> ${p95(a)}; CPU in regex work ${cpu(b)} -> ${cpu(a)}`;
-  });
+/** The slow tour's story on the context's data, as `lgtmp verify`'s recordings hold it (no switch, no fix). */
+export async function tellStory(
+  ctx: VerifyContext,
+  svc: string,
+  o: { clock?: TourClock; onWait?: OnWait; profileDelayMs?: number; deadlineMs?: number } = {},
+): Promise<{ steps: TourStep[]; ok: boolean }> {
+  const clock = o.clock ?? replayClock(ctx.nowMs);
+  const walk: Walk = {
+    ctx,
+    svc,
+    route: SYMPTOMS.slow.route,
+    sinceMs: ctx.window.startMs,
+    clock,
+    onWait: o.onWait ?? (() => {}),
+    deadlineMs: clock.now() + (o.deadlineMs ?? 0),
+    profileDelayMs: o.profileDelayMs ?? profileDelayMs(svc),
+  };
+  const steps: TourStep[] = [];
+  for (const step of SYMPTOMS.slow.steps) {
+    const st = await step(walk);
+    steps.push(st);
+    if (!st.ok) return { steps, ok: false };
+  }
+  return { steps, ok: true };
 }
