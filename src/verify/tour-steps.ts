@@ -114,13 +114,13 @@ export function logLines(query: (svc: string) => string, what: string): StepFn {
     const range = { startMs: w.sinceMs, endMs: w.clock.now() };
     const step: TourStep = { title: `${what} (Loki: ${q})`, ok: false, lines: [], link: links.lokiLink(w.ctx.grafana, w.ctx.uids.loki, q, range.startMs, range.endMs) };
     try {
-      const entries = await w.ctx.loki.queryRange(q, range, 100);
+      const entries = await w.ctx.loki.queryRange(q, range, 10);
       if (entries.length === 0) {
         step.lines.push(`no such line since the switch (${new Date(w.sinceMs).toISOString()}); ${verifyHint('seed-logql')} tells why`);
         return step;
       }
       w.entry = entries[0]!;
-      step.lines.push(`${entries.length}${entries.length === 100 ? '+' : ''} lines since the switch; the newest:`);
+      step.lines.push(`${entries.length === 10 ? 'the newest 10' : entries.length} lines since the switch; the newest:`);
       step.lines.push(`${new Date(msOfNs(w.entry.tsNs)).toISOString()}  ${logMessage(w.entry)}`);
       step.ok = true;
     } catch (err) {
@@ -330,7 +330,7 @@ export async function serviceFlameGraph(
   for (const k of kinds) {
     for (const t of types.filter((x) => x.name === k.name && x.sampleType === k.sampleType)) {
       tried.push(t.id);
-      const fg = await ctx.pyro.flameGraph({ profileTypeId: t.id, labelSelector: `{service_name="${svc}"}`, startMs: range.startMs, endMs: range.endMs, maxNodes: 256 });
+      const fg = await ctx.pyro.flameGraph({ profileTypeId: t.id, labelSelector: `{service_name="${svc}"}`, startMs: range.startMs, endMs: range.endMs, maxNodes: 64 });
       if (fg.total > 0) return { profileTypeId: t.id, fg };
     }
   }
