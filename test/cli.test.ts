@@ -272,7 +272,7 @@ describe('every verb answers --help, an unknown flag and a bad value the same wa
     [['verify', '--grafana-url', 'localhost:3000'], /--grafana-url "localhost:3000" is not a URL: use http:\/\/host:port \(port 1-65535\)/],
     [['verify', '--loki-url', 'http://127.0.0.1:99999'], /--loki-url "http:\/\/127\.0\.0\.1:99999" is not a URL/],
     [['verify', '--now', 'yesterday'], /--now "yesterday" is not a time: use unix seconds or an ISO 8601 date/],
-    [['tour'], /which tour\? \(tours: slow\)/],
+    [['tour'], /which tour\? \(tours: slow, errors, leak, cpu, dependency, timeout\)/],
     [['tour', 'fast'], /<tour> "fast" is not a known tour: use one of slow/],
     [['tour', 'slow', '--wait', '2x'], /--wait "2x" is not a duration: use 90s, 5m, 1h/],
     [['tour', 'slow', '--wait', '10s'], /--wait "10s" is too short: at least 30s/],
