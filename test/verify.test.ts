@@ -31,10 +31,12 @@ import {
   tracesToProfiles,
 } from '../src/verify/provisioning.js';
 import { dsQueryBody, fromFlamebearer, fromNestedSetFrame, GrafanaPyroscopeClient, topSelfFrames, type FlameGraph } from '../src/verify/pyroscope.js';
+import { lintProvisioning, spanTagVariables } from '../src/verify/lint.js';
 import { renderTable } from '../src/verify/report.js';
 import { createContext, DEFAULT_UIDS, defaultProvisioningFile, verify, type VerifyOptions } from '../src/verify/run.js';
 import { formattedTags, spanVars, substitute, traceToLogsQuery, traceToMetricsQueries, traceToProfilesQuery } from '../src/verify/substitute.js';
 import { TempoClient, type Span } from '../src/verify/tempo.js';
+import { traceByIdRange } from '../src/verify/trace-query.js';
 import { dominatingSpan, tellStory } from '../src/verify/tour.js';
 import { freePort } from './harness/launcher.js';
 import { fixtureIds, loadFixtures, RECORDED_END_SEC, serveFixtureStack, type Fixture, type FixtureStack } from './verify/fixture-server.js';
@@ -147,7 +149,7 @@ describe('verify on the recorded responses', () => {
     );
     assert.equal(all.code, 1);
     assert.match(all.stdout, /^CHECK\s+SERVICE\s+RESULT\s+EVIDENCE/);
-    assert.match(all.stdout, /9 passed, 2 failed, 0 not reachable/);
+    assert.match(all.stdout, /10 passed, 2 failed, 0 not reachable/);
     assert.match(all.stdout, /\[1\] http:\/\/127\.0\.0\.1:3000\/explore\?/);
     const some = await promisify(execFile)(process.execPath, [cli, ...args, '--check', 'traces,logs->trace,trace->profile', '--json']);
     const json = JSON.parse(some.stdout) as { summary: { ok: boolean; pass: number }; results: CheckResult[] };
@@ -181,6 +183,136 @@ describe('verify on the recorded responses', () => {
     assert.match(story.steps[2]!.lines[0]!, /^slow_business_logic: 4\.00 s/);
     assert.match(story.steps[3]!.lines[0]!, /100%\s+checkEmail/);
     for (const st of story.steps) assert.ok(st.link?.includes('/explore?'), st.title);
+  });
+});
+
+describe('trace by id exactly as Grafana asks for it, and the provisioning lint (issue: the inverted traceQuery window)', () => {
+  const traceRequests = (stack: FixtureStack, id: string) => stack.tempo.requests.filter((r) => r.path === `/api/v2/traces/${id}`);
+
+  it('Grafana\'s makeTraceIdRequest arithmetic: start shift subtracted, end shift added, Unix seconds, none when off', () => {
+    // the example of Grafana's own datasource test: 16:00-16:15 with 2m/4m -> 15:58-16:19
+    const from = Date.UTC(2022, 8, 13, 16, 0, 0);
+    const to = Date.UTC(2022, 8, 13, 16, 15, 0);
+    assert.deepEqual(traceByIdRange({ timeShiftEnabled: true, spanStartTimeShift: '2m', spanEndTimeShift: '4m' }, { fromMs: from, toMs: to }), {
+      startSec: Date.UTC(2022, 8, 13, 15, 58, 0) / 1000,
+      endSec: Date.UTC(2022, 8, 13, 16, 19, 0) / 1000,
+    });
+    assert.deepEqual(traceByIdRange({ timeShiftEnabled: true }, { fromMs: from, toMs: to }), { startSec: from / 1000 - 1800, endSec: to / 1000 + 1800 }, 'unset: 30m each');
+    assert.equal(traceByIdRange({ timeShiftEnabled: false, spanStartTimeShift: '2m' }, { fromMs: from, toMs: to }), undefined);
+    assert.equal(traceByIdRange(undefined, { fromMs: from, toMs: to }), undefined);
+  });
+
+  it('the trace-by-id request for the recorded /slow trace carries the window Grafana computes: [from - 30m, to + 30m] of the 30-minute view', async () => {
+    const stack = await serveFixtureStack();
+    try {
+      const r = byCheck(await runOn(stack, { checks: ['provisioning', 'logs->trace', 'exemplar->trace'] }));
+      assert.equal(r['logs->trace']!.status, 'pass', show(Object.values(r)));
+      assert.equal(r['exemplar->trace']!.status, 'pass', show(Object.values(r)));
+      assert.equal(byCheck(await runOn(stack, { checks: ['provisioning'] }), 'stack')['provisioning']!.status, 'pass');
+      for (const id of [ids.slow, ids.chain]) {
+        const sent = traceRequests(stack, id);
+        assert.ok(sent.length > 0, `verify fetched trace ${id}`);
+        for (const req of sent) assert.deepEqual(req.params, { start: String(RECORDED_END_SEC - 3600), end: String(RECORDED_END_SEC + 1800) });
+      }
+    } finally {
+      await stack.close();
+    }
+  });
+
+  it('traceQuery.timeShiftEnabled off: the request has no bounds, as Grafana sends it', async () => {
+    const p = provisioningVariant((doc) => (tempoOf(doc).jsonData['traceQuery'].timeShiftEnabled = false));
+    const stack = await serveFixtureStack();
+    try {
+      const r = byCheck(await runOn(stack, { checks: ['logs->trace'], provisioningFile: p.file }));
+      assert.equal(r['logs->trace']!.status, 'pass', show(Object.values(r)));
+      assert.deepEqual(traceRequests(stack, ids.slow).map((x) => x.params), [{}]);
+    } finally {
+      await stack.close();
+      p.cleanup();
+    }
+  });
+
+  it('the old spanStartTimeShift "-30m": the lint fails naming traceQuery.spanStartTimeShift, the file and the fix; the links fail on the window Grafana would ask for', async () => {
+    const p = provisioningVariant((doc) => (tempoOf(doc).jsonData['traceQuery'].spanStartTimeShift = '-30m'));
+    const stack = await serveFixtureStack();
+    try {
+      const results = await runOn(stack, { checks: ['provisioning', 'logs->trace', 'exemplar->trace'], provisioningFile: p.file });
+      const lint = byCheck(results, 'stack')['provisioning']!;
+      assert.equal(lint.status, 'fail', show(results));
+      assert.match(lint.evidence, /traceQuery\.spanStartTimeShift/);
+      assert.ok(lint.cause!.startsWith(`${p.file}: datasource tempo jsonData.traceQuery.spanStartTimeShift is "-30m": Grafana SUBTRACTS it`), lint.cause);
+      assert.match(lint.cause!, /fix: spanStartTimeShift: "30m"$/);
+      const r = byCheck(results);
+      for (const name of ['logs->trace', 'exemplar->trace']) {
+        assert.equal(r[name]!.status, 'fail', show(results));
+        assert.match(r[name]!.evidence, new RegExp(`lies outside the range Grafana asks Tempo for: start=${RECORDED_END_SEC} end=${RECORDED_END_SEC + 1800}`));
+        assert.match(r[name]!.cause!, /traceQuery/);
+      }
+      // [from + 30m, to + 30m]: what Grafana sends with the old value
+      for (const req of traceRequests(stack, ids.slow)) assert.deepEqual(req.params, { start: String(RECORDED_END_SEC), end: String(RECORDED_END_SEC + 1800) });
+    } finally {
+      await stack.close();
+      p.cleanup();
+    }
+  });
+
+  describe('lint findings name the key, the file and the fix', () => {
+    const prov = readProvisioningFile(defaultProvisioningFile(), {});
+    const sent = (loadFixtures().find((f) => f.file === 'pyroscope/apps-profile-types.json')!.response as { profileTypes: Array<{ ID: string }> }).profileTypes.map((t) => t.ID);
+    let root: Span;
+    let stack: FixtureStack;
+    before(async () => {
+      stack = await serveFixtureStack();
+      root = await recordedSlowRoot(stack);
+    });
+    after(async () => stack.close());
+    const lintOf = (edit: (doc: { datasources: Array<{ uid: string; jsonData: Record<string, any> }> }) => void, spans?: Array<{ service: string; span: Span }>) => {
+      const p = provisioningVariant(edit);
+      try {
+        return lintProvisioning({ provisioning: readProvisioningFile(p.file, {}), raw: { file: p.file, text: readFileSync(p.file, 'utf8') }, sentProfileTypes: sent, spans });
+      } finally {
+        p.cleanup();
+      }
+    };
+
+    it('the repository\'s provisioning: nothing, with the recorded profile types the four apps send and the recorded /slow span', () => {
+      const file = defaultProvisioningFile();
+      assert.deepEqual(lintProvisioning({ provisioning: prov, raw: { file, text: readFileSync(file, 'utf8') }, sentProfileTypes: sent, spans: [{ service: 'demo-app', span: root }] }), []);
+    });
+
+    it('a datasourceUid that names no provisioned datasource', () => {
+      const f = lintOf((doc) => (tempoOf(doc).jsonData['tracesToLogsV2'].datasourceUid = 'logs'));
+      assert.deepEqual(f.map((x) => x.key), ['tracesToLogsV2.datasourceUid']);
+      assert.match(f[0]!.message, /datasources\.yaml: datasource tempo jsonData\.tracesToLogsV2\.datasourceUid is "logs", which names no provisioned datasource.*fix: one of mimir, loki, tempo, pyroscope$/);
+    });
+
+    it('a tracesToProfiles.profileTypeId no app sends (per the recorded profile types of the four apps)', () => {
+      const f = lintOf((doc) => (tempoOf(doc).jsonData['tracesToProfiles'].profileTypeId = 'cpu:cpu:nanoseconds:cpu:nanoseconds'));
+      assert.deepEqual(f.map((x) => x.key), ['tracesToProfiles.profileTypeId']);
+      assert.match(f[0]!.message, /profileTypeId is "cpu:cpu:nanoseconds:cpu:nanoseconds", a type no app sends.*fix: one the apps send \(.*process_cpu:cpu:nanoseconds:cpu:nanoseconds/);
+    });
+
+    it('a ${__span.tags.X} the spans lack, and a dotted one Grafana reads as a nested path', () => {
+      const noJob = { ...root, resource: Object.fromEntries(Object.entries(root.resource).filter(([k]) => k !== 'job')) };
+      const f = lintOf((doc) => (tempoOf(doc).jsonData['tracesToLogsV2'].query = '{job="$${__span.tags.job}", svc="$${__span.tags.service.name}"} |= "$${__span.traceId}"'), [{ service: 'demo-app', span: noJob }]);
+      assert.deepEqual(f.map((x) => x.key), ['tracesToLogsV2.query', 'tracesToLogsV2.query']);
+      assert.match(f[0]!.message, /uses \$\{__span\.tags\.job\}, but spans of demo-app have no "job" attribute.*fix: /);
+      assert.match(f[1]!.message, /uses \$\{__span\.tags\.service\.name\}: Grafana reads the dots as a nested path.*fix: \$\{__span\.tags\["service\.name"\]\}/);
+      assert.deepEqual(spanTagVariables('${__span.tags["service.name"]} ${__span.tags.job}').map((v) => [v.tag, v.dotted]), [['service.name', false], ['job', false]]);
+    });
+
+    it('a single $ that Grafana\'s provisioning would expand', () => {
+      const f = lintOf((doc) => (tempoOf(doc).jsonData['tracesToLogsV2'].query = '{job="${__span.tags.job}"} |= "$${__span.traceId}"'));
+      assert.equal(f.length, 1, JSON.stringify(f));
+      assert.equal(f[0]!.key, 'query');
+      assert.match(f[0]!.message, /datasources\.yaml:\d+: query has a single "\$" before a Grafana variable .*fix: write "\$\$" there$/);
+    });
+
+    it('span-link shifts the wrong way round (Grafana adds both to the span\'s start and end)', () => {
+      const f = lintOf((doc) => (tempoOf(doc).jsonData['tracesToLogsV2'].spanStartTimeShift = '5m'));
+      assert.deepEqual(f.map((x) => x.key), ['tracesToLogsV2.spanStartTimeShift']);
+      assert.match(f[0]!.message, /fix: spanStartTimeShift: "-5m"$/);
+    });
   });
 });
 

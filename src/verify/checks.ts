@@ -1,9 +1,13 @@
 // The checks of `lgtmp verify`: every correlation of the seed's click path, proved on live data
 // with the provisioned settings, each returning what it saw (evidence), why it failed (cause)
 // and the Grafana page a person would open (link).
+import { existsSync, readFileSync } from 'node:fs';
+
 import { services as composeServices } from '../project.js';
 import { clampToNow, findSlowSpan, getTrace, memo, p95Query, slowLogQuery, slowQuery, type VerifyContext } from './context.js';
+import { Fail } from './fail.js';
 import { HttpError, UnreachableError } from './http.js';
+import { lintProvisioning } from './lint.js';
 import { entryLabel, logMessage, matcherOf, traceIdOf, type LogEntry } from './loki.js';
 import * as links from './links.js';
 import {
@@ -13,12 +17,13 @@ import {
   tempoDerivedField,
   tracesToLogs,
   tracesToMetrics,
+  traceQueryOf,
   tracesToProfiles,
   type DatasourceSettings,
 } from './provisioning.js';
 import type { ExemplarSeries } from './prometheus.js';
 import { inclusiveShare, REGEX_WORK, topSelfFrames, type FlameGraph, type ProfileType } from './pyroscope.js';
-import { traceToLogsQuery, traceToMetricsQueries, traceToProfilesQuery } from './substitute.js';
+import { traceToLogsQuery, traceToMetricsQueries, traceToProfilesQuery, type LinkSpan } from './substitute.js';
 import { rootSpan, spanTag } from './tempo.js';
 
 export type Status = 'pass' | 'fail' | 'unreachable';
@@ -42,15 +47,7 @@ export const EDGES: Record<string, string> = {
   'java-demo-app': 'python-demo-app',
 };
 
-/** A failed check: what was seen, and the most likely cause. */
-export class Fail extends Error {
-  constructor(
-    readonly evidence: string,
-    readonly why: string,
-  ) {
-    super(evidence);
-  }
-}
+export { Fail };
 
 interface Out {
   link: string;
@@ -60,9 +57,14 @@ type CheckFn = (ctx: VerifyContext, svc: string, out: Out) => Promise<string>;
 
 export interface CheckDef {
   name: string;
+  /** 'stack': runs once for the whole stack (service STACK), not per service. */
+  scope?: 'stack';
   appliesTo?: (svc: string) => boolean;
   run: CheckFn;
 }
+
+/** The service column of a check that is about the stack, not one service. */
+export const STACK = 'stack';
 
 // ---------------------------------------------------------------------------------------------
 // helpers
@@ -106,6 +108,55 @@ const slowTraceMissing = (svc: string, searched: number, fetched: number) =>
   );
 
 // ---------------------------------------------------------------------------------------------
+// 0. the provisioning itself
+
+const provisioningLint: CheckFn = async (ctx) => {
+  const file = ctx.provisioningFile;
+  const raw = existsSync(file) ? { file, text: readFileSync(file, 'utf8') } : undefined;
+  const spans: Array<{ service: string; span: LinkSpan }> = [];
+  const unsampled: string[] = [];
+  for (const svc of ctx.services) {
+    const found = await findSlowSpan(ctx, svc).catch(() => undefined);
+    if (found?.pick) spans.push({ service: svc, span: found.pick.span });
+    else unsampled.push(svc);
+  }
+  let sent: string[] | undefined;
+  let unreachable: UnreachableError | undefined;
+  try {
+    sent = (await ctx.pyro.profileTypes(ctx.window.startMs, ctx.window.endMs)).map((t) => t.id);
+  } catch (err) {
+    if (!(err instanceof UnreachableError)) throw err;
+    unreachable = err;
+  }
+  const pyroscopeDown = unreachable?.message;
+  const findings = lintProvisioning({ provisioning: ctx.provisioning, raw, sentProfileTypes: sent, spans });
+  const notChecked = [
+    ...(raw ? [] : [`single "$": ${file} not readable`]),
+    ...(pyroscopeDown ? [`tracesToProfiles.profileTypeId: ${pyroscopeDown}`] : []),
+    ...(unsampled.length > 0 ? [`span tags of ${unsampled.join(', ')}: no /slow span could be read (see trace->logs)`] : []),
+  ];
+  if (findings.length > 0) {
+    throw new Fail(
+      `${findings.length} setting(s) Grafana accepts but that break a link: ${findings.map((f) => f.key).join(', ')}${notChecked.length ? `; not checked: ${notChecked.join('; ')}` : ''}`,
+      findings.map((f) => f.message).join(' | '),
+    );
+  }
+  // the profile types the apps send are unknown: no verdict on the whole
+  if (unreachable) throw unreachable;
+  const tempo = findDatasource(ctx.provisioning, ctx.uids.tempo);
+  const tq = tempo && traceQueryOf(tempo);
+  return [
+    `${ctx.provisioning.source}: trace by id over ${tq?.timeShiftEnabled ? `[from - ${tq.spanStartTimeShift || '30m'}, to + ${tq.spanEndTimeShift || '30m'}]` : 'no bounds (traceQuery.timeShiftEnabled off)'}`,
+    'every datasourceUid provisioned',
+    `tracesToProfiles.profileTypeId among the ${sent!.length} types the apps send`,
+    spans.length > 0 ? `logs query's span tags on spans of ${spans.map((x) => x.service).join(', ')}` : undefined,
+    raw ? 'no single "$" before a Grafana variable' : undefined,
+    ...(notChecked.length ? [`not checked: ${notChecked.join('; ')}`] : []),
+  ]
+    .filter(Boolean)
+    .join('; ');
+};
+
 // 1. traces exist
 
 const traces: CheckFn = async (ctx, svc, out) => {
@@ -618,6 +669,7 @@ const seedProfiles: CheckFn = async (ctx, svc, out) => {
 // ---------------------------------------------------------------------------------------------
 
 export const CHECKS: CheckDef[] = [
+  { name: 'provisioning', scope: 'stack', run: provisioningLint },
   { name: 'traces', run: traces },
   { name: 'logs->trace', run: logsToTrace },
   { name: 'trace->logs', run: traceToLogs },
@@ -683,7 +735,9 @@ export interface RunOptions {
 
 export function selectedChecks(o: RunOptions): Array<{ def: CheckDef; service: string }> {
   const defs = o.checks && o.checks.length > 0 ? CHECKS.filter((c) => o.checks!.includes(c.name)) : CHECKS;
-  return defs.flatMap((def) => o.services.filter((svc) => !def.appliesTo || def.appliesTo(svc)).map((service) => ({ def, service })));
+  return defs.flatMap((def) =>
+    def.scope === 'stack' ? [{ def, service: STACK }] : o.services.filter((svc) => svc !== STACK && (!def.appliesTo || def.appliesTo(svc))).map((service) => ({ def, service })),
+  );
 }
 
 export async function runChecks(ctx: VerifyContext, o: RunOptions): Promise<CheckResult[]> {

@@ -3,9 +3,11 @@
 import type { DatasourceUids } from './config.js';
 import type { LokiClient } from './loki.js';
 import type { PrometheusClient } from './prometheus.js';
-import type { Provisioning } from './provisioning.js';
+import { Fail } from './fail.js';
+import { findDatasource, traceQueryOf, type Provisioning } from './provisioning.js';
 import type { PyroscopeClient } from './pyroscope.js';
-import { localRoots, type Span, type TempoClient, type Trace } from './tempo.js';
+import { localRoots, traceBounds, type Span, type TempoClient, type Trace } from './tempo.js';
+import { traceByIdRange } from './trace-query.js';
 
 export interface VerifyContext {
   grafana: string;
@@ -16,6 +18,10 @@ export interface VerifyContext {
   prom: PrometheusClient;
   pyro: PyroscopeClient;
   provisioning: Provisioning;
+  /** The provisioning file Grafana loads, as written (the lint reads its single "$"s). */
+  provisioningFile: string;
+  /** The services verify checks. */
+  services: string[];
   uids: DatasourceUids;
   memo: Map<string, Promise<unknown>>;
 }
@@ -35,8 +41,30 @@ export function clampToNow(ctx: VerifyContext, fromMs: number, toMs: number): { 
   return { startMs: Math.min(fromMs, endMs - 1), endMs };
 }
 
-export const getTrace = (ctx: VerifyContext, traceId: string): Promise<Trace | undefined> =>
-  memo(ctx, `trace:${traceId}`, () => ctx.tempo.trace(traceId));
+/**
+ * A trace by id as Grafana fetches it for a person looking at `view` (default: the window verify
+ * checks): with the start/end Grafana's traceQuery settings give (trace-query.ts). A trace Tempo
+ * returns (from its live store) that lies outside that range is one Grafana stops finding once
+ * Tempo flushes it to a block: that fails here, naming the setting.
+ */
+export function getTrace(ctx: VerifyContext, traceId: string, view = { fromMs: ctx.window.startMs, toMs: ctx.window.endMs }): Promise<Trace | undefined> {
+  const tempo = findDatasource(ctx.provisioning, ctx.uids.tempo);
+  const range = traceByIdRange(tempo && traceQueryOf(tempo), view);
+  return memo(ctx, `trace:${traceId}:${range ? `${range.startSec}-${range.endSec}` : 'unbounded'}`, async () => {
+    const trace = await ctx.tempo.trace(traceId, range);
+    if (trace && range) {
+      const t = traceBounds(trace);
+      if (t.endMs < range.startSec * 1000 || t.startMs >= (range.endSec + 1) * 1000) {
+        const iso = (ms: number) => new Date(ms).toISOString();
+        throw new Fail(
+          `trace ${traceId} (${iso(t.startMs)}) lies outside the range Grafana asks Tempo for: start=${range.startSec} end=${range.endSec} (${iso(range.startSec * 1000)} .. ${iso(range.endSec * 1000)})`,
+          `Grafana asks for [from - traceQuery.spanStartTimeShift, to + traceQuery.spanEndTimeShift] (makeTraceIdRequest): Tempo still answers from its live store, but once it flushes the trace to a block the button says "trace not found". Fix traceQuery in ${ctx.provisioning.source}: both shifts positive, e.g. "30m"`,
+        );
+      }
+    }
+    return trace;
+  });
+}
 
 /** The seed's LogQL for a service's /slow request logs (its apps log JSON with a "route" key). */
 export const slowLogQuery = (svc: string) => `{job="${svc}"} | json | route="/slow"`;

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 
 import { requestJson } from './http.js';
+import type { TraceQueryOptions } from './trace-query.js';
 
 export interface DatasourceSettings {
   uid: string;
@@ -209,6 +210,9 @@ export interface ExemplarDestination {
   url?: string;
 }
 
+export function traceQueryOf(tempo: DatasourceSettings): TraceQueryOptions | undefined {
+  return tempo.jsonData['traceQuery'] as TraceQueryOptions | undefined;
+}
 export function tracesToLogs(tempo: DatasourceSettings): TraceToLogsOptions | undefined {
   return tempo.jsonData['tracesToLogsV2'] as TraceToLogsOptions | undefined;
 }

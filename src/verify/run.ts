@@ -72,6 +72,8 @@ export async function createContext(o: VerifyOptions, env = readEnv(o.envFile ??
     prom: new PrometheusClient(endpoints.prometheus, { name: o.direct && o.prometheusUrl ? 'Prometheus' : 'Mimir', flag: '--prometheus-url' }),
     pyro: endpoints.mode === 'direct' || o.pyroscopeUrl ? new DirectPyroscopeClient(endpoints.pyroscope) : new GrafanaPyroscopeClient(endpoints.grafana, uids.pyroscope),
     provisioning,
+    provisioningFile: o.provisioningFile ?? defaultProvisioningFile(),
+    services: o.services && o.services.length > 0 ? o.services : [...SERVICES],
     uids,
     memo: new Map(),
   };

@@ -2,6 +2,7 @@
 // Tempo 3 answers 200 with {"trace":{}} for an unknown id: trace() returns undefined then.
 import { HttpError, requestJson, requestText, type Backend } from './http.js';
 import type { LinkSpan } from './substitute.js';
+import type { TraceByIdRange } from './trace-query.js';
 
 export interface SearchHit {
   traceId: string;
@@ -89,11 +90,14 @@ export class TempoClient {
     }));
   }
 
-  /** The trace, or undefined when Tempo does not know it (200 with an empty trace, or 404). */
-  async trace(traceId: string): Promise<Trace | undefined> {
+  /**
+   * The trace, or undefined when Tempo does not know it (200 with an empty trace, or 404). With a
+   * range, Tempo searches only the blocks that overlap it (its live store answers regardless).
+   */
+  async trace(traceId: string, range?: TraceByIdRange): Promise<Trace | undefined> {
     let res: { trace?: { resourceSpans?: ResourceSpans[] }; batches?: ResourceSpans[] };
     try {
-      res = await requestJson(this.backend, this.base, `/api/v2/traces/${encodeURIComponent(traceId)}`);
+      res = await requestJson(this.backend, this.base, `/api/v2/traces/${encodeURIComponent(traceId)}`, { params: range && { start: range.startSec, end: range.endSec } });
     } catch (err) {
       if (err instanceof HttpError && err.status === 404) return undefined;
       throw err;
@@ -153,6 +157,13 @@ function toSpans(rs: ResourceSpans): Span[] {
       };
     }),
   );
+}
+
+/** The trace's first span start and last span end, in ms. */
+export function traceBounds(trace: Trace): { startMs: number; endMs: number } {
+  const starts = trace.spans.map((s) => Number(s.startNs / 1_000_000n));
+  const ends = trace.spans.map((s) => Number(s.endNs / 1_000_000n));
+  return { startMs: Math.min(...starts), endMs: Math.max(...ends) };
 }
 
 /** Local root spans of a service: spans of it whose parent is absent or belongs to another service. */

@@ -1,9 +1,14 @@
 // Replays the recorded API responses of test/fixtures/recorded over HTTP, one server per component.
 // Data, not a backend: a request is answered only with a recorded response whose method, path,
-// parameters and JSON body match; anything else is 404. One rule relaxes exact equality: a
-// request's time range (start/end, from/until, in params or body) matches a recording whose
-// range contains it, since the checks ask for windows derived from span times, exactly as
-// Grafana does, and a recording over a wider range is what the backend had for them.
+// parameters and JSON body match; anything else is 404. Three rules relax exact equality:
+// - a request's time range (start/end, from/until, in params or body) matches a recording whose
+//   range contains it, since the checks ask for windows derived from span times, exactly as
+//   Grafana does, and a recording over a wider range is what the backend had for them;
+// - a trace by id recorded without start/end answers the same request with them: the recorded
+//   traces were in Tempo's live store, which answers by id whatever the range (the range only
+//   selects backend blocks), so the recording is what Tempo answers either way;
+// - Connect JSON body keys match in either protojson spelling (profile_typeID or profileTypeID):
+//   Pyroscope's JSON decoder accepts both for the same field.
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -50,8 +55,15 @@ function num(v: unknown): bigint | undefined {
   return undefined;
 }
 
+/** protojson's two spellings of one field (proto name and lowerCamelCase JSON name) as one key. */
+const fieldKey = (k: string) => k.replace(/_/g, '').toLowerCase();
+const byFieldKey = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [fieldKey(k), v]));
+
+const TRACE_BY_ID = /^\/api\/v2\/traces\/[0-9a-f]+$/;
+
 /** Same keys; range keys contained in the recorded range; everything else equal. */
-function sameFields(req: Record<string, unknown>, rec: Record<string, unknown>): boolean {
+function sameFields(reqIn: Record<string, unknown>, recIn: Record<string, unknown>): boolean {
+  const [req, rec] = [byFieldKey(reqIn), byFieldKey(recIn)];
   const keys = new Set([...Object.keys(req), ...Object.keys(rec)]);
   const rangeKeys = new Set(RANGE.flat());
   for (const k of keys) {
@@ -119,7 +131,7 @@ export async function serveFixtures(o: ServeOptions): Promise<FixtureServer> {
       (f) =>
         f.request.method === req.method &&
         f.request.path === path &&
-        sameFields(params, f.request.params) &&
+        sameFields(TRACE_BY_ID.test(path) && Object.keys(f.request.params).length === 0 ? {} : params, f.request.params) &&
         (f.request.body === null ? body === null : body !== null && typeof body === 'object' && sameFields(body as Record<string, unknown>, f.request.body)),
     );
     requests.push({ method: req.method ?? '', path, params, body, headers: req.headers, answeredWith: hit?.file ?? null });

@@ -1,0 +1,10 @@
+// A failed check: what was seen (evidence) and the most likely cause, thrown by checks and by the
+// shared lookups they use.
+export class Fail extends Error {
+  constructor(
+    readonly evidence: string,
+    readonly why: string,
+  ) {
+    super(evidence);
+  }
+}
