@@ -6,19 +6,10 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, write
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { cacheRoot, contentHash, populateAtomically, run } from './harness/cache.js';
+import { run } from './harness/cache.js';
+import { goTool } from './harness/go-tool.js';
 import { composeFile, envFile, readEnv, repoRoot, services } from '../src/project.js';
 
-const validatorSource = join(repoRoot, 'tools/compose-validate');
-
-/** Builds the compose-go helper once per source change, into the cache. */
-async function validator(): Promise<string> {
-  const dir = join(cacheRoot(), 'compose-validate', contentHash([validatorSource], { base: validatorSource }));
-  await populateAtomically(dir, async (tmp) => {
-    await run('go', ['build', '-o', join(tmp, 'compose-validate'), '.'], { cwd: validatorSource });
-  });
-  return join(dir, 'compose-validate');
-}
 
 interface ComposeService {
   image?: string;
@@ -41,7 +32,7 @@ describe('compose.yaml, loaded by compose-go', () => {
   const raw = readFileSync(composeFile, 'utf8');
 
   before(async () => {
-    const result = await run(await validator(), [composeFile]);
+    const result = await run(await goTool('compose-validate'), [composeFile]);
     project = JSON.parse(result.stdout) as ComposeProject;
   });
 
@@ -112,7 +103,7 @@ describe('compose.yaml, loaded by compose-go', () => {
     const dir = mkdtempSync(join(tmpdir(), 'lgtmp-compose-'));
     writeFileSync(join(dir, 'compose.yaml'), raw.replace('  loki:\n', '  loki:\n    restart_policy: always\n'));
     copyFileSync(envFile, join(dir, '.env'));
-    const result = await run(await validator(), [join(dir, 'compose.yaml')], { allowFailure: true });
+    const result = await run(await goTool('compose-validate'), [join(dir, 'compose.yaml')], { allowFailure: true });
     assert.equal(result.code, 1);
     assert.match(result.stderr, /services\.loki.*restart_policy/);
   });

@@ -12,8 +12,7 @@
 #    with it), so it is added only when the container runs on aarch64. JAVA_ARM64_OPTS= (empty) turns it off.
 set -eu
 
-# The jars sit next to this script (/app in the image).
-APP_DIR="${APP_DIR:-$(dirname "$0")}"
+APP_DIR="${APP_DIR:-/app}"
 
 if [ -z "${PYROSCOPE_APPLICATION_NAME:-}" ]; then
   PYROSCOPE_APPLICATION_NAME="${OTEL_PYROSCOPE_APPLICATION_NAME:-${OTEL_SERVICE_NAME:-java-demo-app}}"

@@ -11,6 +11,9 @@
 // Usage: dockerfile-check <context dir>... (each holding a Dockerfile and maybe a .dockerignore).
 // Every finding is one line, `<Dockerfile>:<line>: <what is wrong>. Fix: <what to do>`; exit 1 when there is any.
 //
+// `dockerfile-check -image-config <context dir>` prints the config of the image the Dockerfile builds, as
+// BuildKit computes it (JSON: Env, Entrypoint, Cmd, WorkingDir, User), for the tests that start the apps with it.
+//
 // Base images are never pulled (no registry is needed): each is answered as an empty image config for the
 // requested platform, so the checks that look into a base image (UndefinedVar for a variable only the base image
 // defines) see only what the Dockerfile itself defines, and report such a variable rather than pass it.
@@ -42,8 +45,15 @@ import (
 )
 
 func main() {
+	if len(os.Args) == 3 && os.Args[1] == "-image-config" {
+		if err := printImageConfig(os.Args[2]); err != nil {
+			fmt.Fprintf(os.Stderr, "%s: %v\n", os.Args[2], err)
+			os.Exit(1)
+		}
+		return
+	}
 	if len(os.Args) < 2 || strings.HasPrefix(os.Args[1], "-") {
-		fmt.Fprintln(os.Stderr, "usage: dockerfile-check <build context dir>...")
+		fmt.Fprintln(os.Stderr, "usage: dockerfile-check <build context dir>... | dockerfile-check -image-config <build context dir>")
 		os.Exit(2)
 	}
 	var findings []issue
@@ -142,6 +152,27 @@ func buildChecks(file string, dt []byte) (findings []issue, refused bool, err er
 		findings = append(findings, finding(file, line, "BuildKit refuses it: "+results.Error.Message, "correct the instruction at that line"))
 	}
 	return findings, results.Error != nil, nil
+}
+
+// printImageConfig prints the runtime config of the image the context's Dockerfile builds (its last stage), as
+// BuildKit's Dockerfile frontend computes it: ENV (with PATH, which BuildKit always sets), ENTRYPOINT, CMD, WORKDIR,
+// USER. What the base images themselves set is not known here (see emptyBaseImages).
+func printImageConfig(dir string) error {
+	dt, err := os.ReadFile(filepath.Join(dir, "Dockerfile"))
+	if err != nil {
+		return err
+	}
+	result, err := dockerfile2llb.Dockerfile2LLB(context.Background(), dt, dockerfile2llb.ConvertOpt{MetaResolver: emptyBaseImages{}})
+	if err != nil {
+		return err
+	}
+	c := result.Image.Config
+	out, err := json.MarshalIndent(map[string]any{"Env": c.Env, "Entrypoint": c.Entrypoint, "Cmd": c.Cmd, "WorkingDir": c.WorkingDir, "User": c.User}, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Println(string(out))
+	return err
 }
 
 // emptyBaseImages answers every base image with an empty config for the platform asked for: base images are not
@@ -273,7 +304,7 @@ func checkSources(file string, stages []instructions.Stage, ctx *buildContext) [
 					continue
 				}
 				if problem := ctx.status(s); problem != "" {
-					fix := "create it, or correct the path (relative to the build context " + filepath.Dir(file) + ")"
+					fix := "add it to the build context (" + filepath.Dir(file) + ") or correct the path"
 					if problem == "excluded by .dockerignore" {
 						fix = "remove the .dockerignore pattern that excludes it, or add !" + strings.TrimPrefix(s, "./") + " after it"
 					}
