@@ -7,7 +7,10 @@ package main
 // oldest is dropped when a new one arrives, so RSS rises in steps and then
 // plateaus instead of growing without bound.
 
-import "sync"
+import (
+	"runtime/debug"
+	"sync"
+)
 
 // allocStore holds the retained batches.
 type allocStore struct {
@@ -51,6 +54,32 @@ func (s *allocStore) keep(batch [][]byte, maxBatches int) (int, int64) {
 	return len(s.batches), s.bytes
 }
 
+// keepUpTo stores a batch if the store stays within capBytes (the leak
+// fault: no plateau until the cap) and returns whether it did and the bytes
+// now retained.
+func (s *allocStore) keepUpTo(batch [][]byte, capBytes int64) (bool, int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.bytes+batchBytes(batch) > capBytes {
+		return false, s.bytes
+	}
+	s.batches = append(s.batches, batch)
+	s.bytes += batchBytes(batch)
+	return true, s.bytes
+}
+
+// release drops every batch and hands the memory back to the OS, so RSS
+// falls when the leak fault ends.
+func (s *allocStore) release() {
+	s.mu.Lock()
+	had := s.bytes > 0
+	s.batches, s.bytes = nil, 0
+	s.mu.Unlock()
+	if had {
+		go debug.FreeOSMemory()
+	}
+}
+
 func (s *allocStore) stats() (int, int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -65,8 +94,12 @@ func batchBytes(batch [][]byte) int64 {
 	return n
 }
 
+// leaked holds what /alloc keeps while the leak fault is on.
+var leaked allocStore
+
 // retainedBytes is read by the demo.alloc.retained metric.
 func retainedBytes() int64 {
 	_, n := retained.stats()
-	return n
+	_, l := leaked.stats()
+	return n + l
 }

@@ -32,6 +32,8 @@ type app struct {
 	inst   instruments
 	mode   *regexMode
 	store  *allocStore
+	leak   *allocStore // what /alloc keeps under the leak fault
+	faults *faultSwitches
 	client *http.Client // outgoing calls of /chain, propagating trace context
 	stdout io.Writer    // request log lines; os.Stdout when nil
 }
@@ -43,12 +45,13 @@ type route struct {
 
 func (a *app) routes() map[string]route {
 	return map[string]route{
-		"/hello":       {http.MethodGet, a.helloHandler},
-		"/slow":        {http.MethodGet, a.slowHandler},
-		"/alloc":       {http.MethodGet, a.allocHandler},
-		"/chain":       {http.MethodGet, a.chainHandler},
-		"/healthz":     {http.MethodGet, a.healthzHandler},
-		"/admin/regex": {http.MethodPost, a.adminRegexHandler},
+		"/hello":        {http.MethodGet, a.helloHandler},
+		"/slow":         {http.MethodGet, a.slowHandler},
+		"/alloc":        {http.MethodGet, a.allocHandler},
+		"/chain":        {http.MethodGet, a.chainHandler},
+		"/healthz":      {http.MethodGet, a.healthzHandler},
+		"/admin/regex":  {http.MethodPost, a.adminRegexHandler},
+		"/admin/faults": {http.MethodPost, a.adminFaultsHandler},
 	}
 }
 
@@ -68,7 +71,7 @@ func (a *app) handler() http.Handler {
 			return
 		}
 		if r.Method != rt.method && !(rt.method == http.MethodGet && r.Method == http.MethodHead) &&
-			!(r.URL.Path == "/admin/regex" && r.Method == http.MethodGet) {
+			!(strings.HasPrefix(r.URL.Path, "/admin/") && r.Method == http.MethodGet) {
 			w.Header().Set("Allow", rt.method)
 			writeJSON(w, http.StatusMethodNotAllowed, map[string]any{"error": "method not allowed", "allow": rt.method})
 			return
@@ -86,6 +89,17 @@ func (a *app) handler() http.Handler {
 			trace.SpanFromContext(r.Context()).AddEvent("failure requested with ?fail=true")
 			writeJSON(w, http.StatusInternalServerError, map[string]any{"error": "failure requested with ?fail=true", "route": r.URL.Path})
 			return
+		}
+		if a.faults.errorHit(r.URL.Path) {
+			trace.SpanFromContext(r.Context()).AddEvent("failure injected by the errors fault")
+			writeJSON(w, http.StatusInternalServerError, map[string]any{"error": "failure injected by the errors fault", "route": r.URL.Path})
+			return
+		}
+		if f := a.faults.onRoute(faultLatency, r.URL.Path); f != nil {
+			a.injectLatency(r.Context(), f.delay)
+		}
+		if f := a.faults.onRoute(faultCPU, r.URL.Path); f != nil {
+			burnCPU(f.work)
 		}
 		rt.handler(w, r)
 	})
@@ -155,10 +169,17 @@ func (a *app) allocHandler(w http.ResponseWriter, r *http.Request) {
 		attribute.Int("app.alloc.chunk_kib", a.cfg.allocChunkKiB),
 	))
 	batch := allocateMemoryBurst(a.cfg.allocChunks, a.cfg.allocChunkKiB)
+	var leak map[string]any
+	if f := a.faults.active(faultLeak); f != nil {
+		kept, leaked := a.leak.keepUpTo(batch, int64(f.capMiB)<<20)
+		leak = map[string]any{"retained_mib": leaked >> 20, "cap_mib": f.capMiB, "capped": !kept}
+		span.SetAttributes(attribute.Int64("app.alloc.leaked_bytes", leaked))
+	}
 	batches, bytes := a.store.keep(batch, a.cfg.allocMaxBatch)
 	span.SetAttributes(attribute.Int("app.alloc.retained_batches", batches), attribute.Int64("app.alloc.retained_bytes", bytes))
 	span.End()
 	writeJSON(w, http.StatusOK, map[string]any{
+		"leak":             leak,
 		"route":            "/alloc",
 		"allocated_bytes":  batchBytes(batch),
 		"retained_batches": batches,
@@ -187,6 +208,10 @@ func (a *app) chainHandler(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resp := map[string]any{"service": a.tel.serviceName, "route": "/chain", "next": nil}
+	if f := a.faults.active(faultDependency); f != nil && a.cfg.nextServiceURL != "" {
+		a.failNext(w, r, f)
+		return
+	}
 	if a.cfg.nextServiceURL != "" {
 		next, err := a.callNext(r.Context(), depth+1)
 		if err != nil {

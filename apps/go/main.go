@@ -113,15 +113,21 @@ func newApp(cfg config, tel *telemetry) (*app, error) {
 	}
 	mode := &regexMode{}
 	mode.set(cfg.regexMode)
-	return &app{
+	a := &app{
 		cfg:   cfg,
 		tel:   tel,
 		inst:  inst,
 		mode:  mode,
 		store: &retained,
+		leak:  &leaked,
 		client: &http.Client{
 			Timeout:   30 * time.Second,
 			Transport: otelhttp.NewTransport(http.DefaultTransport),
 		},
-	}, nil
+	}
+	a.faults = newFaultSwitches(func(c faultChange) { a.reportFaultChange(c) })
+	if err := registerFaultGauge(tel.meter, a.faults); err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
+	return a, nil
 }

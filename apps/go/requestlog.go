@@ -183,24 +183,28 @@ func (a *app) instrument(routeOf func(*http.Request) string, next http.Handler) 
 // emitRequestLog sends the record over OTLP (trace context taken from ctx)
 // and prints the same JSON line to stdout.
 func (a *app) emitRequestLog(ctx context.Context, l requestLog) {
-	body := l.json()
-	var rec otellog.Record
-	now := time.Now()
-	rec.SetTimestamp(now)
-	rec.SetObservedTimestamp(now)
+	sev, text := otellog.SeverityInfo, "INFO"
 	if l.Status >= 500 {
-		rec.SetSeverity(otellog.SeverityError)
-		rec.SetSeverityText("ERROR")
-	} else {
-		rec.SetSeverity(otellog.SeverityInfo)
-		rec.SetSeverityText("INFO")
+		sev, text = otellog.SeverityError, "ERROR"
 	}
-	rec.SetBody(attribute.StringValue(body))
-	rec.AddAttributes(
+	a.emitLog(ctx, sev, text, l.json(),
 		attribute.String("http.route", l.Route),
 		attribute.String("http.request.method", l.Method),
 		attribute.Int("http.response.status_code", l.Status),
 	)
+}
+
+// emitLog sends one record with a JSON string body over OTLP (trace context
+// taken from ctx) and prints the body to stdout.
+func (a *app) emitLog(ctx context.Context, sev otellog.Severity, sevText, body string, attrs ...attribute.KeyValue) {
+	var rec otellog.Record
+	now := time.Now()
+	rec.SetTimestamp(now)
+	rec.SetObservedTimestamp(now)
+	rec.SetSeverity(sev)
+	rec.SetSeverityText(sevText)
+	rec.SetBody(attribute.StringValue(body))
+	rec.AddAttributes(attrs...)
 	a.tel.logger.Emit(ctx, rec)
 
 	out := a.stdout
