@@ -48,7 +48,7 @@ func TestConfigBadValuesFallBackWithWarnings(t *testing.T) {
 	d, _ := loadConfig(envOf(nil))
 	if c.port != d.port || c.slowIterations != d.slowIterations || c.allocChunks != d.allocChunks ||
 		c.allocChunkKiB != d.allocChunkKiB || c.allocMaxBatch != d.allocMaxBatch || c.regexMode != regexModeBad ||
-		!c.traffic.enabled || c.traffic.rps != 1 || c.traffic.concurrency != 2 || len(c.traffic.mix) != 3 {
+		!c.traffic.enabled || c.traffic.rps != 1 || c.traffic.concurrency != 2 || len(c.traffic.mix) != 4 {
 		t.Errorf("%+v", c)
 	}
 }

@@ -6,13 +6,17 @@ package main
 // TRAFFIC_CONCURRENCY in flight, picking routes by the weights in
 // TRAFFIC_MIX. A tick that finds every slot busy is skipped, never queued,
 // so the load stays bounded whatever the routes cost.
+//
+// The default is cheap on purpose (the four apps together must stay near
+// half a core): at 1 request/s, a minute holds 54 /hello, 2 /slow (seconds
+// of checkEmail each), 2 /alloc and 2 failures (3 %), spread evenly, so
+// every signal arrives every minute.
 
 import (
 	"context"
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"strings"
@@ -21,7 +25,7 @@ import (
 )
 
 const (
-	defaultTrafficMix = "slow=6,hello=3,alloc=1"
+	defaultTrafficMix = "hello=54,slow=2,alloc=2,fail=2"
 	maxTrafficRPS     = 50
 	maxTrafficConc    = 32
 )
@@ -50,7 +54,7 @@ type trafficConfig struct {
 
 // parseTrafficConfig reads TRAFFIC_GENERATOR (on|off, default on),
 // TRAFFIC_RPS (default 1, up to 50), TRAFFIC_CONCURRENCY (default 2, up to
-// 32) and TRAFFIC_MIX (default slow=6,hello=3,alloc=1).
+// 32) and TRAFFIC_MIX (default hello=54,slow=2,alloc=2,fail=2).
 func parseTrafficConfig(getenv func(string) string) (trafficConfig, []string) {
 	var warns []string
 	c := trafficConfig{enabled: true, rps: 1, concurrency: 2}
@@ -127,23 +131,33 @@ func parseTrafficMix(s string) ([]weightedTarget, error) {
 	return out, nil
 }
 
-// pick chooses a target by weight; r is in [0, total weight).
-func pick(mix []weightedTarget, r int) weightedTarget {
-	for _, t := range mix {
-		if r < t.weight {
-			return t
-		}
-		r -= t.weight
-	}
-	return mix[len(mix)-1]
+// mixPicker is smooth weighted round-robin (as nginx balances upstreams):
+// in every run of total-weight picks each target comes up exactly its
+// weight times, spread evenly, so a rare route is never absent for long.
+type mixPicker struct {
+	mix     []weightedTarget
+	current []int
+	total   int
 }
 
-func totalWeight(mix []weightedTarget) int {
-	n := 0
+func newMixPicker(mix []weightedTarget) *mixPicker {
+	p := &mixPicker{mix: mix, current: make([]int, len(mix))}
 	for _, t := range mix {
-		n += t.weight
+		p.total += t.weight
 	}
-	return n
+	return p
+}
+
+func (p *mixPicker) next() weightedTarget {
+	best := 0
+	for i, t := range p.mix {
+		p.current[i] += t.weight
+		if p.current[i] > p.current[best] {
+			best = i
+		}
+	}
+	p.current[best] -= p.total
+	return p.mix[best]
 }
 
 // trafficGenerator sends the requests; sent and skipped count ticks.
@@ -170,7 +184,7 @@ func (g *trafficGenerator) run(ctx context.Context) {
 	slots := make(chan struct{}, g.cfg.concurrency)
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	total := totalWeight(g.cfg.mix)
+	picker := newMixPicker(g.cfg.mix)
 	for {
 		select {
 		case <-ctx.Done():
@@ -184,7 +198,7 @@ func (g *trafficGenerator) run(ctx context.Context) {
 			continue
 		}
 		g.count(true)
-		target := pick(g.cfg.mix, rand.IntN(total))
+		target := picker.next()
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -192,6 +206,13 @@ func (g *trafficGenerator) run(ctx context.Context) {
 			g.call(ctx, target.path)
 		}()
 	}
+}
+
+// counts returns the ticks sent and skipped so far.
+func (g *trafficGenerator) counts() (sent, skipped int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.sent, g.skipped
 }
 
 func (g *trafficGenerator) count(sent bool) {

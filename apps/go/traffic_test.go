@@ -12,7 +12,7 @@ import (
 
 func TestTrafficMixParsing(t *testing.T) {
 	mix, err := parseTrafficMix("")
-	if err != nil || len(mix) != 3 || totalWeight(mix) != 10 || mix[0].path != "/slow" {
+	if err != nil || len(mix) != 4 || newMixPicker(mix).total != 60 || mix[0].path != "/hello" || mix[3].path != "/hello?fail=true" {
 		t.Fatalf("default mix %+v %v", mix, err)
 	}
 	mix, err = parseTrafficMix(" slow=1, fail=2 ,chain=0,hello=3 ")
@@ -26,14 +26,27 @@ func TestTrafficMixParsing(t *testing.T) {
 	}
 }
 
-func TestTrafficPickFollowsWeights(t *testing.T) {
-	mix, _ := parseTrafficMix("slow=6,hello=3,alloc=1")
-	counts := map[string]int{}
-	for r := 0; r < totalWeight(mix); r++ {
-		counts[pick(mix, r).name]++
-	}
-	if counts["slow"] != 6 || counts["hello"] != 3 || counts["alloc"] != 1 {
-		t.Errorf("%v", counts)
+// Every run of total-weight picks holds each target exactly its weight
+// times, and a rare target comes up evenly: the default mix's /slow and
+// failures land in every minute at 1 request/s.
+func TestTrafficPickerSpreadsTheWeights(t *testing.T) {
+	mix, _ := parseTrafficMix("")
+	p := newMixPicker(mix)
+	last := map[string]int{}
+	for cycle := 0; cycle < 3; cycle++ {
+		counts := map[string]int{}
+		for i := 0; i < p.total; i++ {
+			name := p.next().name
+			counts[name]++
+			n := cycle*p.total + i
+			if prev, ok := last[name]; ok && name != "hello" && n-prev > p.total/2+1 {
+				t.Errorf("%s: %d picks between two, want about %d", name, n-prev, p.total/2)
+			}
+			last[name] = n
+		}
+		if counts["hello"] != 54 || counts["slow"] != 2 || counts["alloc"] != 2 || counts["fail"] != 2 {
+			t.Errorf("cycle %d: %v", cycle, counts)
+		}
 	}
 }
 
@@ -92,31 +105,28 @@ func TestTrafficGeneratorIsBounded(t *testing.T) {
 	done := make(chan struct{})
 	go func() { g.run(ctx); close(done) }()
 
-	time.Sleep(400 * time.Millisecond) // ~20 ticks while every slot is busy
+	// While every slot is busy the generator sends no more and skips ticks.
+	waitUntil(t, "5 ticks skipped with 3 requests in flight", func() bool { _, skipped := g.counts(); return skipped >= 5 })
 	if got := maxInFlight.Load(); got != 3 {
 		t.Errorf("max in flight %d, want 3", got)
 	}
-	g.mu.Lock()
-	sent, skipped := g.sent, g.skipped
-	g.mu.Unlock()
-	if sent != 3 || skipped < 5 {
-		t.Errorf("sent %d skipped %d", sent, skipped)
+	if sent, _ := g.counts(); sent != 3 {
+		t.Errorf("sent %d while every slot was busy, want 3", sent)
 	}
 	close(release) // let the rest flow
-	time.Sleep(200 * time.Millisecond)
+	waitUntil(t, "requests to flow again after the slots were freed", func() bool { sent, _ := g.counts(); return sent >= 6 })
 	cancel()
-	select {
-	case <-done:
-	case <-time.After(3 * time.Second):
-		t.Fatal("generator did not stop")
-	}
-	after := issued.n.Load()
-	time.Sleep(100 * time.Millisecond)
-	if issued.n.Load() != after {
-		t.Error("requests after stop")
-	}
-	if after > 3+int64(0.6*50)+2 {
-		t.Errorf("%d requests in 0.6 s at 50 rps", after)
+	waitUntil(t, "the generator to stop", func() bool {
+		select {
+		case <-done:
+			return true
+		default:
+			return false
+		}
+	})
+	// run has waited for its requests: every request issued was counted as sent, none came after.
+	if sent, _ := g.counts(); issued.n.Load() != int64(sent) {
+		t.Errorf("%d requests issued, %d sent", issued.n.Load(), sent)
 	}
 	_, okHello := paths.Load("/hello")
 	_, okFail := paths.Load("/hello?fail=true")
@@ -129,10 +139,25 @@ func TestTrafficGeneratorOffOrEmptyReturns(t *testing.T) {
 	g := &trafficGenerator{cfg: trafficConfig{}}
 	done := make(chan struct{})
 	go func() { g.run(context.Background()); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(time.Second):
-		t.Fatal("empty generator must return at once")
+	waitUntil(t, "an empty generator to return", func() bool {
+		select {
+		case <-done:
+			return true
+		default:
+			return false
+		}
+	})
+}
+
+// waitUntil polls cond until it holds, failing with what never happened after 10 s.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 
