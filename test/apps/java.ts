@@ -3,8 +3,9 @@
 // extension given by OTEL_JAVAAGENT_EXTENSIONS and everything else by environment variables.
 // prepare() runs Maven once per content hash of the poms and main sources and keeps the three jars in the cache.
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, readdirSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import { launchOptions, testEnv, type AppSpec } from '../harness/app-spec.js';
 import { cacheDir, contentHash, populateAtomically, repoRoot, run, withCacheLock } from '../harness/cache.js';
 
@@ -17,8 +18,18 @@ export const JAVA_JARS = {
   extension: 'pyroscope-otel.jar',
 } as const;
 
-/** Classes and methods the javaagent's method instrumentation turns into spans (no tracing code in the app). */
-export const JAVA_METHODS_INCLUDE = 'io.lgtmp.demo.EmailChecker[checkEmail];io.lgtmp.demo.MemoryHog[allocateMemoryBurst]';
+/**
+ * The agent's instrumentation settings of compose.yaml's java-demo-app service (OTEL_INSTRUMENTATION_*: which
+ * instrumentations run, which methods become spans), the one place they are written: the tests start the app with
+ * exactly these.
+ */
+export function javaAgentSettings(): Record<string, string> {
+  const compose = parseYaml(readFileSync(join(repoRoot, 'compose.yaml'), 'utf8')) as { services: Record<string, { environment?: Record<string, unknown> }> };
+  const env = compose.services[JAVA_SERVICE]?.environment ?? {};
+  const settings = Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('OTEL_INSTRUMENTATION_')).map(([k, v]) => [k, String(v)]));
+  if (!settings.OTEL_INSTRUMENTATION_METHODS_INCLUDE) throw new Error(`compose.yaml: ${JAVA_SERVICE} sets no OTEL_INSTRUMENTATION_METHODS_INCLUDE`);
+  return settings;
+}
 
 export function javaAppDir(): string {
   return join(repoRoot, 'apps', 'java');
@@ -101,7 +112,7 @@ export const javaApp: AppSpec = {
       OTEL_PYROSCOPE_START_PROFILING: 'true',
       PYROSCOPE_APPLICATION_NAME: JAVA_SERVICE,
       PYROSCOPE_PROFILER_ALLOC: '512k',
-      OTEL_INSTRUMENTATION_METHODS_INCLUDE: JAVA_METHODS_INCLUDE,
+      ...javaAgentSettings(),
       // the Pyroscope agent's default upload interval is 10 s
       PYROSCOPE_UPLOAD_INTERVAL: '2s',
     };

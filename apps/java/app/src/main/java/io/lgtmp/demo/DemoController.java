@@ -1,17 +1,20 @@
 package io.lgtmp.demo;
 
+import java.io.IOException;
+import java.net.URI;
 import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.net.http.HttpTimeoutException;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
-import org.springframework.http.client.JdkClientHttpRequestFactory;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
-import org.springframework.web.client.RestClient;
 
 /**
  * The demo routes (same meaning in the four demo apps): /hello, /slow, /alloc, /chain, /healthz
@@ -21,21 +24,23 @@ import org.springframework.web.client.RestClient;
 @RestController
 public class DemoController {
 
+    /** How long /chain waits for the next service when no dependency fault sets a timeout. */
+    private static final Duration CHAIN_TIMEOUT = Duration.ofSeconds(30);
+
     private final DemoSettings settings;
     private final EmailChecker emailChecker;
     private final MemoryHog memoryHog;
-    private final RestClient restClient;
+    private final Faults faults;
+    /** The JDK client: the javaagent instruments it (client span, W3C traceparent to the next service). */
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     private final String slowInput;
 
-    public DemoController(DemoSettings settings, EmailChecker emailChecker, MemoryHog memoryHog) {
+    public DemoController(DemoSettings settings, EmailChecker emailChecker, MemoryHog memoryHog, Faults faults) {
         this.settings = settings;
         this.emailChecker = emailChecker;
         this.memoryHog = memoryHog;
+        this.faults = faults;
         this.slowInput = EmailChecker.boundedSample(settings.slowLocalChars());
-        JdkClientHttpRequestFactory factory = new JdkClientHttpRequestFactory(
-                HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build());
-        factory.setReadTimeout(Duration.ofSeconds(30));
-        this.restClient = RestClient.builder().requestFactory(factory).build();
     }
 
     @GetMapping(value = "/hello", produces = MediaType.TEXT_PLAIN_VALUE)
@@ -85,9 +90,21 @@ public class DemoController {
         body.put("retained_batches", burst.retainedBatches());
         body.put("retained_bytes", burst.retainedBytes());
         body.put("max_batches", burst.maxBatches());
+        if (burst.leakCapBytes() > 0) {
+            Map<String, Object> leak = new LinkedHashMap<>();
+            leak.put("leaked_bytes", burst.leakedBytes());
+            leak.put("cap_bytes", burst.leakCapBytes());
+            leak.put("capped", burst.leakedBytes() >= burst.leakCapBytes());
+            body.put("leak", leak);
+        }
         return body;
     }
 
+    /**
+     * Calls the next service's /chain, then does a little work of its own. The dependency fault makes
+     * the call fail instead: mode error calls {@code <next>/hello?fail=true} (the next service answers 500,
+     * this one 502), mode timeout calls {@code <next>/slow} with the fault's client timeout (504).
+     */
     @GetMapping("/chain")
     public ResponseEntity<Map<String, Object>> chain() {
         Map<String, Object> body = new LinkedHashMap<>();
@@ -95,23 +112,30 @@ public class DemoController {
         body.put("route", "/chain");
         String next = settings.nextServiceUrl();
         if (!next.isEmpty()) {
-            String url = next + "/chain";
+            Faults.Active fault = faults.get(FaultKind.DEPENDENCY);
+            boolean timeoutMode = fault != null && fault.mode().equals("timeout");
+            String url = next + (fault == null ? "/chain" : timeoutMode ? "/slow" : "/hello?fail=true");
+            Duration timeout = timeoutMode ? fault.duration("timeout") : CHAIN_TIMEOUT;
             Map<String, Object> nextInfo = new LinkedHashMap<>();
             nextInfo.put("url", url);
+            body.put("next", nextInfo);
             try {
-                // The javaagent instruments the JDK HTTP client and adds the W3C traceparent header.
-                ResponseEntity<String> answer = restClient.get().uri(url).retrieve()
-                        .onStatus(s -> true, (req, res) -> { })
-                        .toEntity(String.class);
-                nextInfo.put("status", answer.getStatusCode().value());
-                body.put("next", nextInfo);
-                if (answer.getStatusCode().isError()) {
-                    body.put("error", "next service answered " + answer.getStatusCode().value());
+                HttpResponse<Void> answer = http.send(HttpRequest.newBuilder(URI.create(url)).timeout(timeout).GET().build(),
+                        HttpResponse.BodyHandlers.discarding());
+                nextInfo.put("status", answer.statusCode());
+                if (answer.statusCode() >= 400) {
+                    body.put("error", "next service answered " + answer.statusCode());
                     return ResponseEntity.status(502).body(body);
                 }
-            } catch (RuntimeException e) {
-                body.put("next", nextInfo);
-                body.put("error", "next service unreachable: " + e.getMessage());
+            } catch (HttpTimeoutException e) {
+                body.put("error", "next service did not answer within " + Durations.format(timeout));
+                return ResponseEntity.status(504).body(body);
+            } catch (IOException e) {
+                body.put("error", "next service unreachable: " + e);
+                return ResponseEntity.status(502).body(body);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                body.put("error", "interrupted while calling the next service");
                 return ResponseEntity.status(502).body(body);
             }
         }

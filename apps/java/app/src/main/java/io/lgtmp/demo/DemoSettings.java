@@ -23,6 +23,14 @@ public class DemoSettings {
     public static final int MIN_ITERATIONS = 1;
     public static final int MAX_ITERATIONS = 100_000;
 
+    /**
+     * The default traffic: about one request a second (TRAFFIC_RPS), mostly the cheap /hello, one /slow and one
+     * /alloc in 20, and 5 % failures so the error views have data. One /slow (SLOW_ITERATIONS) is ~1.3 CPU-seconds
+     * of regex work, so this mix keeps the app with its agent near a tenth of a core (apps/java/README.md, "Load").
+     */
+    static final String DEFAULT_TRAFFIC_MIX = "slow=1,hello=17,alloc=1,fail=1";
+    static final int DEFAULT_SLOW_ITERATIONS = 1500;
+
     private final int port;
     private final String serviceName;
     private final String nextServiceUrl;
@@ -42,7 +50,7 @@ public class DemoSettings {
         serviceName = env.getProperty("OTEL_SERVICE_NAME", "java-demo-app");
         String next = env.getProperty("NEXT_SERVICE_URL", "").trim();
         nextServiceUrl = next.endsWith("/") ? next.substring(0, next.length() - 1) : next;
-        slowIterations = intSetting(env, "SLOW_ITERATIONS", 3000, MIN_ITERATIONS, MAX_ITERATIONS);
+        slowIterations = intSetting(env, "SLOW_ITERATIONS", DEFAULT_SLOW_ITERATIONS, MIN_ITERATIONS, MAX_ITERATIONS);
         slowLocalChars = intSetting(env, "SLOW_REGEX_LOCAL_CHARS", 10, 1, EmailChecker.SAMPLE_LOCAL_PART_LENGTH);
         RegexMode mode = RegexMode.parse(env.getProperty("REGEX_MODE", "bad"));
         if (mode == null) {
@@ -57,7 +65,7 @@ public class DemoSettings {
         trafficEnabled = !(traffic.equals("off") || traffic.equals("false") || traffic.equals("0"));
         trafficRps = doubleSetting(env, "TRAFFIC_RPS", 1.0, 0.01, 100.0);
         trafficConcurrency = intSetting(env, "TRAFFIC_CONCURRENCY", 2, 1, 64);
-        trafficMix = parseMix(env.getProperty("TRAFFIC_MIX", "slow=6,hello=3,alloc=1"));
+        trafficMix = parseMix(env.getProperty("TRAFFIC_MIX", DEFAULT_TRAFFIC_MIX));
     }
 
     static int intSetting(Environment env, String name, int def, int min, int max) {
@@ -92,7 +100,7 @@ public class DemoSettings {
         return def;
     }
 
-    /** Parses {@code slow=6,hello=3,alloc=1}; unknown routes and bad weights are skipped. */
+    /** Parses {@code slow=1,hello=17,alloc=1,fail=1}; unknown routes and bad weights are skipped (none left: the default). */
     static Map<String, Integer> parseMix(String raw) {
         Map<String, Integer> mix = new LinkedHashMap<>();
         for (String part : raw.split(",")) {
@@ -114,12 +122,7 @@ public class DemoSettings {
                 log.warn("TRAFFIC_MIX: bad weight '{}' for {} skipped", kv[1], route);
             }
         }
-        if (mix.isEmpty()) {
-            mix.put("slow", 6);
-            mix.put("hello", 3);
-            mix.put("alloc", 1);
-        }
-        return mix;
+        return mix.isEmpty() && !raw.equals(DEFAULT_TRAFFIC_MIX) ? parseMix(DEFAULT_TRAFFIC_MIX) : mix;
     }
 
     public int port() { return port; }

@@ -14,7 +14,7 @@ import org.springframework.stereotype.Component;
  * sample (28 local-part characters) would run for minutes per call, so /slow checks a bounded
  * version of it: the first {@code SLOW_REGEX_LOCAL_CHARS} characters (default 10) of the sample's
  * local part followed by the sample's unchanged domain part ({@code @gmail.comnnbbb...}). One call
- * then takes about a millisecond here, and {@code SLOW_ITERATIONS} calls (default 3000, or
+ * then takes about a millisecond here, and {@code SLOW_ITERATIONS} calls (default 1500, or
  * {@code ?iterations=N}) make one request take seconds, as in the seed.
  *
  * <p>REGEX_MODE=fixed (or POST /admin/regex?mode=fixed) swaps the regex for

@@ -1,7 +1,9 @@
 package io.lgtmp.demo;
 
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Deque;
+import java.util.List;
 import org.springframework.stereotype.Component;
 
 /**
@@ -9,28 +11,43 @@ import org.springframework.stereotype.Component;
  * of ALLOC_CHUNK_KIB KiB (default 200 x 256 KiB = 50 MiB), writes every byte, and keeps the batch
  * in a global list capped at ALLOC_MAX_BATCHES batches (default 20, about 1 GiB): the heap rises
  * in steps and then plateaus, and the allocation profile points here.
+ *
+ * <p>While the {@code leak} fault is on, every batch is also kept in a second list with no plateau
+ * until {@code cap_mib} is retained, so in-use memory only grows; turning the fault off (or its
+ * expiry) frees that list.
  */
 @Component
 public class MemoryHog {
 
-    /** What one burst did and what is now retained. */
+    /** What one burst did and what is now retained; leakCapBytes is 0 while the leak fault is off. */
     public record Burst(int chunks, int chunkKib, long allocatedBytes, int retainedBatches, long retainedBytes,
-                        int maxBatches) {
+                        int maxBatches, long leakedBytes, long leakCapBytes) {
     }
 
     private final int chunks;
     private final int chunkKib;
     private final int maxBatches;
+    private final Faults faults;
     private final Deque<byte[][]> retained = new ArrayDeque<>();
+    private final List<byte[][]> leaked = new ArrayList<>();
 
-    public MemoryHog(DemoSettings settings) {
+    public MemoryHog(DemoSettings settings, Faults faults) {
         this.chunks = settings.allocChunks();
         this.chunkKib = settings.allocChunkKib();
         this.maxBatches = settings.allocMaxBatches();
+        this.faults = faults;
+        faults.onOff(kind -> {
+            if (kind == FaultKind.LEAK) {
+                synchronized (retained) {
+                    leaked.clear();
+                }
+            }
+        });
     }
 
     public Burst allocateMemoryBurst() {
         int chunkBytes = chunkKib * 1024;
+        long batchBytes = (long) chunks * chunkBytes;
         byte[][] batch = new byte[chunks][];
         try {
             for (int i = 0; i < chunks; i++) {
@@ -45,6 +62,8 @@ public class MemoryHog {
             release();
             throw new IllegalStateException("heap exhausted while allocating; retained batches released", oom);
         }
+        Faults.Active leak = faults.get(FaultKind.LEAK);
+        long leakCap = leak == null ? 0 : leak.capMib() * 1024L * 1024L;
         synchronized (retained) {
             if (maxBatches > 0) {
                 retained.addLast(batch);
@@ -52,8 +71,11 @@ public class MemoryHog {
             while (retained.size() > maxBatches) {
                 retained.removeFirst();
             }
-            return new Burst(chunks, chunkKib, (long) chunks * chunkBytes, retained.size(),
-                    (long) retained.size() * chunks * chunkBytes, maxBatches);
+            if (leak != null && leaked.size() * batchBytes < leakCap) {
+                leaked.add(batch);
+            }
+            return new Burst(chunks, chunkKib, batchBytes, retained.size(), retained.size() * batchBytes, maxBatches,
+                    leaked.size() * batchBytes, leakCap);
         }
     }
 
@@ -66,6 +88,7 @@ public class MemoryHog {
     public void release() {
         synchronized (retained) {
             retained.clear();
+            leaked.clear();
         }
     }
 }

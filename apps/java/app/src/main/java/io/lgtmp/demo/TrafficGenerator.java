@@ -23,7 +23,7 @@ import org.springframework.stereotype.Component;
  * exists without manual curls. On unless TRAFFIC_GENERATOR=off. Bounded: at most TRAFFIC_RPS requests
  * started per second (default 1) and at most TRAFFIC_CONCURRENCY in flight (default 2; a tick is
  * skipped while that many are running). Routes are picked by TRAFFIC_MIX weights (default
- * slow=6,hello=3,alloc=1; also fail, chain).
+ * {@link DemoSettings#DEFAULT_TRAFFIC_MIX}; also chain).
  *
  * <p>It ticks on a plain scheduled executor started when the app is ready, not with Spring's
  * {@code @Scheduled}: the javaagent's spring-scheduling instrumentation makes a root span of every

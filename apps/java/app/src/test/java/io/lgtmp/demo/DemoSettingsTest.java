@@ -22,7 +22,7 @@ class DemoSettingsTest {
                 .withProperty("TRAFFIC_RPS", "500")
                 .withProperty("TRAFFIC_CONCURRENCY", "NaN"));
         assertEquals(18081, s.port());
-        assertEquals(3000, s.slowIterations());
+        assertEquals(DemoSettings.DEFAULT_SLOW_ITERATIONS, s.slowIterations());
         assertEquals(200, s.allocChunks(), "above the maximum: the default, not the maximum");
         assertEquals(1.0, s.trafficRps(), "above the maximum: the default, not the maximum");
         assertEquals(2, s.trafficConcurrency());

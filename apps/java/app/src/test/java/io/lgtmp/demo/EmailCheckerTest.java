@@ -84,7 +84,7 @@ class EmailCheckerTest {
                 .withProperty("TRAFFIC_MIX", "slow=2,bogus=5,hello=x")
                 .withProperty("TRAFFIC_GENERATOR", "off")
                 .withProperty("NEXT_SERVICE_URL", "http://python-demo-app:18082/"));
-        assertEquals(3000, s.slowIterations());
+        assertEquals(DemoSettings.DEFAULT_SLOW_ITERATIONS, s.slowIterations());
         assertEquals(20, s.allocMaxBatches());
         assertEquals(1.0, s.trafficRps());
         assertEquals(RegexMode.BAD, s.initialRegexMode());
