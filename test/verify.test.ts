@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import { parse, stringify } from 'yaml';
 
 import { parseTourArgs } from '../src/commands/tour.js';
-import { shellCheck, type CheckResult } from '../src/verify/checks.js';
+import { shellCheck, traceProfile, type CheckResult } from '../src/verify/checks.js';
 import { grafanaProxyUrl, resolveEndpoints } from '../src/verify/config.js';
 import { readEnv, repoRoot } from '../src/project.js';
 import { exploreUrl } from '../src/verify/links.js';
@@ -35,7 +35,7 @@ import { lintProvisioning, spanTagVariables } from '../src/verify/lint.js';
 import { renderTable } from '../src/verify/report.js';
 import { createContext, DEFAULT_UIDS, defaultProvisioningFile, verify, type VerifyOptions } from '../src/verify/run.js';
 import { formattedTags, spanVars, substitute, traceToLogsQuery, traceToMetricsQueries, traceToProfilesQuery } from '../src/verify/substitute.js';
-import { TempoClient, type Span } from '../src/verify/tempo.js';
+import { profiledSpanOf, rootSpan, TempoClient, type Span } from '../src/verify/tempo.js';
 import { traceByIdRange } from '../src/verify/trace-query.js';
 import { dominatingSpan, tellStory } from '../src/verify/tour.js';
 import { freePort } from './harness/launcher.js';
@@ -313,6 +313,59 @@ describe('trace by id exactly as Grafana asks for it, and the provisioning lint 
       assert.deepEqual(f.map((x) => x.key), ['tracesToLogsV2.spanStartTimeShift']);
       assert.match(f[0]!.message, /fix: spanStartTimeShift: "-5m"$/);
     });
+  });
+});
+
+describe('trace->profile follows the SERVER span of /slow, never the traffic generator\'s CLIENT root (recorded java-demo-app trace)', () => {
+  const JAVA_TRACE = 'a14a58eb0d79602cf3de84d43e74159d';
+  const SERVER_PROFILE_ID = '6b53cf41e4d5ca35';
+  const CLIENT_ROOT_PROFILE_ID = 'a74a73ed0ebfc9bd';
+  /** Where the java-demo-app span-profile recordings end (their request's `end`). */
+  const JAVA_RECORDED_END_MS = 1796164158000;
+  const spanProfileRequests = (stack: FixtureStack) => stack.pyroscope.requests.filter((r) => r.path.endsWith('/SelectMergeSpanProfile'));
+
+  async function traceOf(transform?: (f: Fixture) => Fixture | null) {
+    const stack = await serveFixtureStack(transform);
+    const trace = (await new TempoClient(stack.tempo.url).trace(JAVA_TRACE))!;
+    const { ctx } = await createContext({ direct: true, ...stack.urls, nowMs: JAVA_RECORDED_END_MS, services: ['java-demo-app'] });
+    return { stack, trace, ctx };
+  }
+
+  it('the recorded trace starts at the generator\'s CLIENT span; verify picks the SERVER span GET /slow and its flame graph is the regex work', async () => {
+    const { stack, trace, ctx } = await traceOf();
+    try {
+      assert.equal(rootSpan(trace).name, 'GET');
+      assert.equal(rootSpan(trace).kind, 'SPAN_KIND_CLIENT');
+      const { server, clientRoot } = profiledSpanOf(trace, 'java-demo-app', '/slow');
+      assert.deepEqual([server?.spanId, server?.name, server?.kind], [SERVER_PROFILE_ID, 'GET /slow', 'SPAN_KIND_SERVER']);
+      assert.equal(clientRoot?.spanId, CLIENT_ROOT_PROFILE_ID);
+      const out = { link: '' };
+      const evidence = await traceProfile(ctx, 'java-demo-app', trace, out);
+      assert.match(evidence, new RegExp(`^span GET /slow pyroscope.profile.id=${SERVER_PROFILE_ID} \\{service_name="java-demo-app"\\} process_cpu:cpu:nanoseconds:cpu:nanoseconds: total \\d+\\.\\d+ s; top self frames: .*regex work \\d+%$`));
+      // the one request "Profiles for this span" sent: the server span's id, never the client root's
+      assert.deepEqual(spanProfileRequests(stack).map((r) => [(r.body as { span_selector: string[] }).span_selector, r.answeredWith]), [[[SERVER_PROFILE_ID], 'pyroscope/merge-span-profile-java-server.json']]);
+    } finally {
+      await stack.close();
+    }
+  });
+
+  it('a CLIENT root with an empty flame graph (no profiled SERVER span below it) gets its own cause', async () => {
+    const { stack, trace, ctx } = await traceOf((f) => {
+      if (f.file !== 'tempo/trace-v2-java-generator-slow.json') return f;
+      const rs = (f.response as { trace: { resourceSpans: Array<{ scopeSpans: Array<{ spans: Array<{ kind: string; attributes: Array<{ key: string }> }> }> }> } }).trace.resourceSpans;
+      for (const sp of rs.flatMap((r) => r.scopeSpans.flatMap((x) => x.spans))) if (sp.kind === 'SPAN_KIND_SERVER') sp.attributes = sp.attributes.filter((a) => a.key !== 'pyroscope.profile.id');
+      return f;
+    });
+    try {
+      await assert.rejects(traceProfile(ctx, 'java-demo-app', trace, { link: '' }), (err: { evidence: string; why: string }) => {
+        assert.match(err.evidence, new RegExp(`root span GET pyroscope.profile.id=${CLIENT_ROOT_PROFILE_ID} .*\\(a CLIENT span\\): empty flame graph; no SERVER span of /slow with pyroscope.profile.id`));
+        assert.match(err.why, /java-demo-app's own outgoing call \(its traffic generator's HTTP client.*only waits/);
+        return true;
+      });
+      assert.deepEqual(spanProfileRequests(stack).map((r) => r.answeredWith), ['pyroscope/merge-span-profile-java-client-root.json']);
+    } finally {
+      await stack.close();
+    }
   });
 });
 

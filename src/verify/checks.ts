@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 
 import { services as composeServices } from '../project.js';
-import { clampToNow, findSlowSpan, getTrace, memo, p95Query, slowLogQuery, slowQuery, type VerifyContext } from './context.js';
+import { clampToNow, findInSlowTraces, findSlowSpan, getTrace, memo, p95Query, SLOW_ROUTE, slowLogQuery, slowQuery, type VerifyContext } from './context.js';
 import { Fail } from './fail.js';
 import { HttpError, UnreachableError } from './http.js';
 import { lintProvisioning } from './lint.js';
@@ -20,11 +20,12 @@ import {
   traceQueryOf,
   tracesToProfiles,
   type DatasourceSettings,
+  type TraceToProfilesOptions,
 } from './provisioning.js';
 import type { ExemplarSeries } from './prometheus.js';
 import { inclusiveShare, REGEX_WORK, topSelfFrames, type FlameGraph, type ProfileType } from './pyroscope.js';
-import { traceToLogsQuery, traceToMetricsQueries, traceToProfilesQuery, type LinkSpan } from './substitute.js';
-import { rootSpan, spanTag } from './tempo.js';
+import { traceToLogsQuery, traceToMetricsQueries, traceToProfilesQuery, type LinkSpan, type ProfileLinkQuery } from './substitute.js';
+import { PROFILE_ID_TAG, profiledSpanOf, rootSpan, type Span, type Trace } from './tempo.js';
 
 export type Status = 'pass' | 'fail' | 'unreachable';
 
@@ -49,7 +50,7 @@ export const EDGES: Record<string, string> = {
 
 export { Fail };
 
-interface Out {
+export interface Out {
   link: string;
 }
 
@@ -322,7 +323,8 @@ const traceToMetrics: CheckFn = async (ctx, svc, out) => {
 
 // 5. trace -> profiles
 
-const traceToProfiles: CheckFn = async (ctx, svc, out) => {
+/** The provisioned tracesToProfiles settings, or a Fail naming what is missing. */
+function profileSettings(ctx: VerifyContext): { tp: TraceToProfilesOptions; pyroUid: string } {
   const tempo = ds(ctx, ctx.uids.tempo, 'Traces -> profiles', 'tempo');
   const tp = tracesToProfiles(tempo);
   if (!tp?.datasourceUid) {
@@ -338,24 +340,43 @@ const traceToProfiles: CheckFn = async (ctx, svc, out) => {
       'tracesToProfiles.profileTypeId missing in provisioning: Grafana asks Pyroscope for an empty profile type and the span flame graph stays empty (set e.g. process_cpu:cpu:nanoseconds:cpu:nanoseconds)',
     );
   }
-  const found = await findSlowSpan(ctx, svc, (s) => spanTag(s, 'pyroscope.profile.id') !== undefined);
-  if (!found.pick) {
-    const any = await findSlowSpan(ctx, svc);
-    if (!any.pick) throw slowTraceMissing(svc, found.searched, found.fetched);
-    throw new Fail(
-      `${found.fetched} /slow traces of ${svc}: no local root span with attribute pyroscope.profile.id`,
-      `the span-profiles integration isn't active in ${svc} (Go: otelpyroscope.NewTracerProvider; Java: Pyroscope OTel extension; Python: PyroscopeSpanProcessor; Node: span_id labels)`,
-    );
-  }
-  const { span } = found.pick;
+  return { tp, pyroUid: pyroDs.uid };
+}
+
+/** "Profiles for this span" for one span: the provisioned Pyroscope query, its link and its flame graph. */
+async function spanFlameGraph(ctx: VerifyContext, span: Span, out: Out): Promise<{ fg: FlameGraph; pq: ProfileLinkQuery; what: string }> {
+  const { tp, pyroUid } = profileSettings(ctx);
   const pq = traceToProfilesQuery(span, tp);
-  out.link = links.profileLink(ctx.grafana, pyroDs.uid, pq, pq.range.fromMs, pq.range.toMs);
+  out.link = links.profileLink(ctx.grafana, pyroUid, pq, pq.range.fromMs, pq.range.toMs);
   if (pq.undefinedVariables.length > 0) {
     throw new Fail(`profile query: ${pq.undefinedVariables.join(', ')} undefined for span ${span.spanId}`, 'none of the tracesToProfiles tags is on the span: map service.name -> service_name');
   }
   const range = clampToNow(ctx, pq.range.fromMs, pq.range.toMs);
   const fg = await ctx.pyro.flameGraph({ profileTypeId: pq.profileTypeId, labelSelector: pq.labelSelector, spanSelector: pq.spanSelector, startMs: range.startMs, endMs: range.endMs, maxNodes: 64 });
-  const what = `span ${span.name} pyroscope.profile.id=${pq.spanSelector[0]} ${pq.labelSelector} ${pq.profileTypeId}`;
+  return { fg, pq, what: `span ${span.name} pyroscope.profile.id=${pq.spanSelector[0]} ${pq.labelSelector} ${pq.profileTypeId}` };
+}
+
+/**
+ * "Profiles for this span" on the span a person opens in this /slow trace of `svc`: its SERVER span of
+ * /slow with pyroscope.profile.id (never a client span). A trace that starts at the service's own
+ * CLIENT span (its traffic generator's call) gets its own cause.
+ */
+export async function traceProfile(ctx: VerifyContext, svc: string, trace: Trace, out: Out): Promise<string> {
+  const { server, clientRoot } = profiledSpanOf(trace, svc, SLOW_ROUTE);
+  if (!server && clientRoot) {
+    const { fg, what } = await spanFlameGraph(ctx, clientRoot, out);
+    throw new Fail(
+      `trace ${trace.traceId}: root ${what} (a CLIENT span): ${fg.total > 0 ? `total ${fg.total}` : 'empty flame graph'}; no SERVER span of ${SLOW_ROUTE} with ${PROFILE_ID_TAG}`,
+      `the trace starts at ${svc}'s own outgoing call (its traffic generator's HTTP client, traced and profiled as a local root): that thread only waits for the answer, so its flame graph shows none of the request's work, and the SERVER span of ${SLOW_ROUTE} below it has no ${PROFILE_ID_TAG}. Generated requests must start at the app's SERVER span, as a real caller's do (don't trace the generator's client)`,
+    );
+  }
+  if (!server) {
+    throw new Fail(
+      `trace ${trace.traceId}: no SERVER span of ${svc} for ${SLOW_ROUTE} with attribute ${PROFILE_ID_TAG}`,
+      `the span-profiles integration isn't active in ${svc} (Go: otelpyroscope.NewTracerProvider; Java: Pyroscope OTel extension; Python: PyroscopeSpanProcessor; Node: span_id labels)`,
+    );
+  }
+  const { fg, pq, what } = await spanFlameGraph(ctx, server, out);
   if (fg.total <= 0) {
     const types = await ctx.pyro.profileTypes(ctx.window.startMs, ctx.window.endMs);
     if (!types.some((t) => t.id === pq.profileTypeId)) {
@@ -390,6 +411,15 @@ const traceToProfiles: CheckFn = async (ctx, svc, out) => {
     throw new Fail(evidence, `the span's flame graph isn't dominated by the regex work (checkEmail/regex engine): is REGEX_MODE=fixed on ${svc}, or do its samples lack the span_id label?`);
   }
   return evidence;
+}
+
+const traceToProfiles: CheckFn = async (ctx, svc, out) => {
+  profileSettings(ctx);
+  // the newest /slow trace with a span to follow: a profiled SERVER span, else a profiled CLIENT root (its own cause)
+  const found = await findInSlowTraces(ctx, svc, (t) => profiledSpanOf(t, svc, SLOW_ROUTE).server);
+  const pick = found.pick ?? (await findInSlowTraces(ctx, svc, (t) => profiledSpanOf(t, svc, SLOW_ROUTE).clientRoot)).pick ?? (await findSlowSpan(ctx, svc)).pick;
+  if (!pick) throw slowTraceMissing(svc, found.searched, found.fetched);
+  return traceProfile(ctx, svc, pick.trace, out);
 };
 
 // 6. metrics -> traces: exemplars

@@ -66,6 +66,9 @@ export function getTrace(ctx: VerifyContext, traceId: string, view = { fromMs: c
   });
 }
 
+/** The route whose requests carry the seed's slow work (checkEmail). */
+export const SLOW_ROUTE = '/slow';
+
 /** The seed's LogQL for a service's /slow request logs (its apps log JSON with a "route" key). */
 export const slowLogQuery = (svc: string) => `{job="${svc}"} | json | route="/slow"`;
 /** The seed's PromQL for a service's p95 latency by route. */
@@ -93,16 +96,19 @@ export interface SpanPick {
   tried: number;
 }
 
-/** The first /slow trace (newest first) that has a local root span of `svc` matching `pred`. */
-export async function findSlowSpan(ctx: VerifyContext, svc: string, pred: (s: Span) => boolean = () => true): Promise<{ pick?: SpanPick; searched: number; fetched: number }> {
+/** The first /slow trace (newest first) in which `choose` finds a span. */
+export async function findInSlowTraces(ctx: VerifyContext, svc: string, choose: (t: Trace) => Span | undefined): Promise<{ pick?: SpanPick; searched: number; fetched: number }> {
   const ids = await slowTraceIds(ctx, svc);
   let fetched = 0;
   for (const id of ids) {
     const trace = await getTrace(ctx, id);
     fetched++;
     if (!trace) continue;
-    const span = localRoots(trace, svc).find(pred);
+    const span = choose(trace);
     if (span) return { pick: { trace, span, tried: fetched }, searched: ids.length, fetched };
   }
   return { searched: ids.length, fetched };
 }
+
+/** The first /slow trace (newest first) that has a local root span of `svc` matching `pred`. */
+export const findSlowSpan = (ctx: VerifyContext, svc: string, pred: (s: Span) => boolean = () => true) => findInSlowTraces(ctx, svc, (t) => localRoots(t, svc).find(pred));

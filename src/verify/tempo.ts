@@ -177,6 +177,29 @@ export function rootSpan(trace: Trace): Span {
   return trace.spans.find((s) => !s.parentSpanId) ?? trace.spans[0]!;
 }
 
+/** Tempo's JSON names span kinds SPAN_KIND_SERVER etc. */
+export const isKind = (s: Span, kind: 'SERVER' | 'CLIENT') => s.kind === `SPAN_KIND_${kind}`;
+
+/** A span that handles `route`: by http.route, else by a name "<METHOD> <route>" (the semantic conventions' span name). */
+export const handlesRoute = (s: Span, route: string) => s.attributes['http.route'] === route || s.name.endsWith(` ${route}`);
+
+/** The span attribute the Pyroscope span-profile integrations set on the spans they profile. */
+export const PROFILE_ID_TAG = 'pyroscope.profile.id';
+
+/**
+ * The span whose "Profiles for this span" shows a request's work in `svc`: its outermost SERVER span
+ * of `route` that carries pyroscope.profile.id. Never a CLIENT span: a trace that starts at the
+ * service's own outgoing call (a traffic generator's client span, profiled by the agent as a local
+ * root) has it only as `clientRoot`, whose thread merely waits for the answer.
+ */
+export function profiledSpanOf(trace: Trace, svc: string, route: string): { server?: Span; clientRoot?: Span } {
+  // Grafana draws the button only for a span attribute (createSpanLink.tsx: span.tags, not process tags)
+  const profiled = (s: Span) => s.attributes[PROFILE_ID_TAG] !== undefined;
+  const servers = trace.spans.filter((s) => s.serviceName === svc && isKind(s, 'SERVER') && handlesRoute(s, route) && profiled(s)).sort((a, b) => (a.startNs < b.startNs ? -1 : a.startNs > b.startNs ? 1 : 0));
+  const clientRoot = localRoots(trace, svc).find((s) => isKind(s, 'CLIENT') && profiled(s));
+  return { server: servers[0], clientRoot };
+}
+
 /** A span tag as Grafana's span links see it: span attribute, else resource attribute. */
 export function spanTag(s: Span, key: string): unknown {
   return s.attributes[key] ?? s.resource[key];
