@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import { parse, stringify } from 'yaml';
 
 import { parseTourArgs } from '../src/commands/tour.js';
-import { shellCheck, traceProfile, type CheckResult } from '../src/verify/checks.js';
+import { seedProfileTypes, SERVICES, shellCheck, traceProfile, type CheckResult } from '../src/verify/checks.js';
 import { grafanaProxyUrl, resolveEndpoints } from '../src/verify/config.js';
 import { readEnv, repoRoot } from '../src/project.js';
 import { exploreUrl } from '../src/verify/links.js';
@@ -42,6 +42,8 @@ import { freePort } from './harness/launcher.js';
 import { fixtureIds, loadFixtures, RECORDED_END_SEC, serveFixtureStack, type Fixture, type FixtureStack } from './verify/fixture-server.js';
 
 const NOW_MS = RECORDED_END_SEC * 1000;
+/** Where the recordings of the project's own four apps end (their Pyroscope requests' `end`). */
+const APPS_RECORDED_END_MS = 1796164149000;
 const ids = fixtureIds();
 
 /** The checks whose pass the recordings can prove for demo-app (see the two below for the rest). */
@@ -121,8 +123,12 @@ describe('verify on the recorded responses', () => {
     const queries = stack.loki.requests.filter((r) => r.path === '/loki/api/v1/query_range');
     assert.ok(queries.length > 0);
     for (const r of queries) assert.equal(r.headers['x-loki-response-encoding-flags'], 'categorize-labels');
-    const unanswered = [stack.loki, stack.prometheus, stack.pyroscope].flatMap((s) => s.requests.filter((r) => !r.answeredWith && !/traces_spanmetrics_calls_total\{/.test(r.params['query'] ?? '')));
-    assert.deepEqual(unanswered, [], 'requests without a recording (other than the provisioned span-metric queries)');
+    // not recorded in this window: the provisioned span-metric queries (see verify-peer.test.ts) and the
+    // per-service profile series (recorded from the four apps later, see seed-profiles below)
+    const unanswered = [stack.loki, stack.prometheus, stack.pyroscope].flatMap((s) =>
+      s.requests.filter((r) => !r.answeredWith && !/traces_spanmetrics_calls_total\{/.test(r.params['query'] ?? '') && !r.path.endsWith('/Series')),
+    );
+    assert.deepEqual(unanswered, [], 'requests without a recording (other than the provisioned span-metric queries and the series)');
     const tempoMisses = stack.tempo.requests.filter((r) => !r.answeredWith);
     assert.ok(tempoMisses.every((r) => r.path.startsWith('/api/v2/traces/')), JSON.stringify(tempoMisses));
   });
@@ -133,11 +139,25 @@ describe('verify on the recorded responses', () => {
     assert.match(r.evidence, /answered HTTP 404 for \/api\/v1\/query/);
   });
 
-  it('seed-profiles: the recordings hold CPU profiles only, so the seed\'s alloc_space/inuse_space are reported missing', () => {
-    const r = byCheck(baseline)['seed-profiles']!;
-    assert.equal(r.status, 'fail');
-    assert.match(r.evidence, /no memory:alloc_space profile type \(Pyroscope has: process_cpu:cpu:nanoseconds:cpu:nanoseconds\)/);
-    assert.match(r.cause!, /alloc_space profiles/);
+  it('seed-profiles: each app\'s types are chosen among the ids of its own series (the four apps\' recorded Series), Go\'s heap being memory:inuse_space:bytes:space:bytes', async () => {
+    const own = (svc: string) =>
+      (loadFixtures().find((f) => f.file === `pyroscope/apps-series-${svc}.json`)!.response as { labelsSet: Array<{ labels: Array<{ name: string; value: string }> }> }).labelsSet.map(
+        (x) => x.labels.find((l) => l.name === '__profile_type__')!.value,
+      );
+    const chosen = (svc: string) => seedProfileTypes(svc, own(svc)).map((c) => c.type?.id);
+    assert.deepEqual(chosen('demo-app'), ['process_cpu:cpu:nanoseconds:cpu:nanoseconds', 'memory:alloc_space:bytes:space:bytes', 'memory:inuse_space:bytes:space:bytes']);
+    for (const svc of ['java-demo-app', 'python-demo-app', 'node-demo-app']) assert.deepEqual(chosen(svc), ['process_cpu:cpu:nanoseconds:cpu:nanoseconds'], svc);
+    // among every app's types (what verify did before), the first memory/inuse_space is node-demo-app's
+    const all = (loadFixtures().find((f) => f.file === 'pyroscope/apps-profile-types.json')!.response as { profileTypes: Array<{ ID: string }> }).profileTypes.map((t) => t.ID);
+    assert.equal(seedProfileTypes('demo-app', all)[2]!.type!.id, 'memory:inuse_space:bytes:inuse_space:bytes');
+    assert.equal(seedProfileTypes('node-demo-app', ['wall:wall:nanoseconds:wall:nanoseconds'])[0]!.type, undefined, 'no CPU type: reported missing');
+
+    // verify asks Pyroscope for each service's own series, in the window the four apps were recorded
+    const results = await verify({ direct: true, ...stack.urls, nowMs: APPS_RECORDED_END_MS, sinceMs: 15 * 60_000, services: [...SERVICES], checks: ['seed-profiles'] });
+    const series = stack.pyroscope.requests.filter((r) => r.path.endsWith('/Series') && (r.body as { start: number }).start === APPS_RECORDED_END_MS - 15 * 60_000);
+    assert.deepEqual(series.map((r) => r.answeredWith).sort(), SERVICES.map((svc) => `pyroscope/apps-series-${svc}.json`).sort());
+    // their flame graphs over that window were not recorded: the rows fail on that, not on a missing type
+    for (const r of results) assert.match(r.evidence, /no recording for POST \/querier\.v1\.QuerierService\/SelectMergeStacktraces/, show([r]));
   });
 
   it('the CLI prints the table and exits 1 unless every check passes; 0 when the selected ones do', async () => {

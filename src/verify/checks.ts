@@ -23,7 +23,7 @@ import {
   type TraceToProfilesOptions,
 } from './provisioning.js';
 import type { ExemplarSeries } from './prometheus.js';
-import { inclusiveShare, REGEX_WORK, topSelfFrames, type FlameGraph, type ProfileType } from './pyroscope.js';
+import { inclusiveShare, parseProfileTypeId, REGEX_WORK, serviceSelector, topSelfFrames, type FlameGraph, type ProfileType } from './pyroscope.js';
 import { traceToLogsQuery, traceToMetricsQueries, traceToProfilesQuery, type LinkSpan, type ProfileLinkQuery } from './substitute.js';
 import { PROFILE_ID_TAG, profiledSpanOf, rootSpan, type Span, type Trace } from './tempo.js';
 
@@ -636,7 +636,7 @@ const seedPromql: CheckFn = async (ctx, svc, out) => {
   return `rate: ${r.length} routes (${routes.join(' ')}); p95${slow ? ` /slow ${slow.value.toFixed(2)} s` : `: ${p.length} series`}; 5xx ratio ${errText}`;
 };
 
-/** Profile types the seed shows for its Go app; the other apps need a CPU profile. */
+/** Profile types the seed shows for its Go app (by name and sample type); the other apps need a CPU profile. */
 const SEED_TYPES: Record<string, Array<{ name: string; sampleType: string }>> = {
   'demo-app': [
     { name: 'process_cpu', sampleType: 'cpu' },
@@ -644,6 +644,17 @@ const SEED_TYPES: Record<string, Array<{ name: string; sampleType: string }>> = 
     { name: 'memory', sampleType: 'inuse_space' },
   ],
 };
+const CPU_TYPE = { name: 'process_cpu', sampleType: 'cpu' };
+
+/**
+ * The seed's profile types for a service, chosen among the ids the service itself sends: two apps
+ * can send the same name and sample type under different ids (Go's heap memory:inuse_space:…:space:bytes,
+ * Node's memory:inuse_space:…:inuse_space:bytes), so a choice among every service's types is wrong.
+ */
+export function seedProfileTypes(svc: string, ownIds: string[]): Array<{ wanted: string; type?: ProfileType }> {
+  const own = ownIds.map(parseProfileTypeId);
+  return (SEED_TYPES[svc] ?? [CPU_TYPE]).map((w) => ({ wanted: `${w.name}:${w.sampleType}`, type: own.find((t) => t.name === w.name && t.sampleType === w.sampleType) }));
+}
 
 /** A service's flame graph of one profile type over the window: its total, a summary (type, total, top frame) and its link. */
 async function windowProfile(ctx: VerifyContext, selector: string, t: ProfileType): Promise<{ total: number; summary: string; link: string }> {
@@ -651,45 +662,35 @@ async function windowProfile(ctx: VerifyContext, selector: string, t: ProfileTyp
   const top = topSelfFrames(fg, 1)[0];
   return {
     total: fg.total,
-    summary: `${t.name}:${t.sampleType} ${formatValue(fg.total, t.id)}${top ? `, top ${short(top.frame, 40)} ${pct(top.share)}` : ''}`,
+    summary: `${t.id} ${formatValue(fg.total, t.id)}${top ? `, top ${short(top.frame, 40)} ${pct(top.share)}` : ''}`,
     link: links.profileLink(ctx.grafana, ctx.uids.pyroscope, { profileTypeId: t.id, labelSelector: selector }, ctx.window.startMs, ctx.window.endMs),
   };
 }
 
 const seedProfiles: CheckFn = async (ctx, svc, out) => {
-  const selector = `{service_name="${svc}"}`;
-  const types = await ctx.pyro.profileTypes(ctx.window.startMs, ctx.window.endMs);
-  const services = await ctx.pyro.labelValues('service_name', ctx.window.startMs, ctx.window.endMs);
-  if (!services.includes(svc)) {
+  const selector = serviceSelector(svc);
+  const own = await ctx.pyro.profileTypesOf(svc, ctx.window.startMs, ctx.window.endMs);
+  if (own.length === 0) {
+    const services = await ctx.pyro.labelValues('service_name', ctx.window.startMs, ctx.window.endMs);
     throw new Fail(
-      `Pyroscope service_name values: ${services.join(', ') || 'none'}`,
+      `Pyroscope has no series ${selector} (service_name values: ${services.join(', ') || 'none'})`,
       `no profiles of ${svc}: the profiler isn't pushing to PYROSCOPE_SERVER_ADDRESS, or its application name differs from the service name`,
     );
   }
-  const wanted = SEED_TYPES[svc];
-  const parts: string[] = [];
-  if (!wanted) {
-    // the other apps: their CPU profile
-    for (const t of types.filter((x) => x.name === 'process_cpu')) {
-      const p = await windowProfile(ctx, selector, t);
-      if (p.total <= 0) continue;
-      out.link = p.link;
-      return p.summary;
-    }
-    throw new Fail(`no CPU profile of ${svc} (Pyroscope has types: ${types.map((x) => x.id).join(', ') || 'none'})`, `${svc} pushes no CPU profiles: start its profiler with CPU profiling on`);
+  const chosen = seedProfileTypes(svc, own);
+  const missing = chosen.filter((c) => !c.type);
+  if (missing.length > 0) {
+    throw new Fail(
+      `no ${missing.map((m) => m.wanted).join(', ')} profile type among ${svc}'s own (it sends: ${own.join(', ')})`,
+      missing.some((m) => m.wanted.startsWith('memory'))
+        ? `${svc} pushes no ${missing.map((m) => m.wanted.split(':')[1]).join('/')} profiles: enable the alloc/inuse profile types in its Pyroscope SDK config`
+        : `${svc} pushes no CPU profiles: start the profiler with CPU profiling on`,
+    );
   }
-  const chosen = wanted.map((w) => ({ w, t: types.find((t) => t.name === w.name && t.sampleType === w.sampleType) }));
-  for (const { w, t } of chosen) {
-    if (!t) {
-      throw new Fail(
-        `no ${w.name}:${w.sampleType} profile type (Pyroscope has: ${types.map((x) => x.id).join(', ') || 'none'})`,
-        w.name === 'memory'
-          ? `${svc} pushes no ${w.sampleType} profiles: enable the alloc/inuse profile types in its Pyroscope SDK config`
-          : `${svc} pushes no CPU profiles: start the profiler with CPU profiling on`,
-      );
-    }
-    const p = await windowProfile(ctx, selector, t);
-    if (p.total <= 0) throw new Fail(`${t.id}${selector}: empty flame graph`, `${svc} has no ${t.sampleType} samples in the window`);
+  const parts: string[] = [];
+  for (const { type } of chosen) {
+    const p = await windowProfile(ctx, selector, type!);
+    if (p.total <= 0) throw new Fail(`${type!.id}${selector}: empty flame graph`, `${svc} has no ${type!.sampleType} samples in the window`);
     if (parts.length === 0) out.link = p.link;
     parts.push(p.summary);
   }

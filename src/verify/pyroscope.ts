@@ -36,8 +36,14 @@ export interface PyroscopeClient {
   readonly base: string;
   profileTypes(startMs: number, endMs: number): Promise<ProfileType[]>;
   labelValues(name: string, startMs: number, endMs: number): Promise<string[]>;
+  /** The profile type ids one service sends: the __profile_type__ of its own series. */
+  profileTypesOf(service: string, startMs: number, endMs: number): Promise<string[]>;
   flameGraph(q: ProfileQuery): Promise<FlameGraph>;
 }
+
+/** The label selector of one service's profiles. */
+export const serviceSelector = (service: string) => `{service_name="${service}"}`;
+const PROFILE_TYPE_LABEL = '__profile_type__';
 
 export function parseProfileTypeId(id: string): ProfileType {
   const [name = '', sampleType = ''] = id.split(':');
@@ -69,6 +75,17 @@ export class DirectPyroscopeClient implements PyroscopeClient {
   async labelValues(name: string, startMs: number, endMs: number): Promise<string[]> {
     const res = await this.call<{ names?: string[] }>('LabelValues', { name, start: startMs, end: endMs });
     return res.names ?? [];
+  }
+
+  async profileTypesOf(service: string, startMs: number, endMs: number): Promise<string[]> {
+    const res = await this.call<{ labelsSet?: Array<{ labels?: Array<{ name: string; value: string }> }> }>('Series', {
+      matchers: [serviceSelector(service)],
+      labelNames: [PROFILE_TYPE_LABEL, 'service_name', '__name__', 'pyroscope_spy'],
+      start: startMs,
+      end: endMs,
+    });
+    const ids = (res.labelsSet ?? []).flatMap((s) => (s.labels ?? []).filter((l) => l.name === PROFILE_TYPE_LABEL).map((l) => l.value));
+    return [...new Set(ids)].sort();
   }
 
   async flameGraph(q: ProfileQuery): Promise<FlameGraph> {
@@ -130,6 +147,12 @@ export class GrafanaPyroscopeClient implements PyroscopeClient {
 
   async labelValues(name: string, startMs: number, endMs: number): Promise<string[]> {
     return (await this.resource<string[] | null>('labelValues', { label: name, query: '{}', start: startMs, end: endMs })) ?? [];
+  }
+
+  /** Grafana's labelValues resource passes `query` to Pyroscope as the matchers (pkg/tsdb/grafana-pyroscope-datasource). */
+  async profileTypesOf(service: string, startMs: number, endMs: number): Promise<string[]> {
+    const ids = (await this.resource<string[] | null>('labelValues', { label: PROFILE_TYPE_LABEL, query: serviceSelector(service), start: startMs, end: endMs })) ?? [];
+    return [...new Set(ids)].sort();
   }
 
   async flameGraph(q: ProfileQuery): Promise<FlameGraph> {
