@@ -12,23 +12,21 @@
 //   ${service:queryparam} / ${__url_time_range}: URL fragments, only in data links.
 
 import type { DataSourceRef } from '@grafana/grafana-foundation-sdk/common';
+import { dashboardUids, datasources as provisioned, metrics, SEED_SERVICE, seedQueries, SPAN_PROFILE_TYPE } from '../src/facts.js';
 
-/** The datasources provisioned in stack/grafana/provisioning/datasources/datasources.yaml (fixed uids). */
+export { dashboardUids };
+
+const ref = (ds: { type: string; uid: string }): Required<DataSourceRef> => ({ type: ds.type, uid: ds.uid });
+/** The provisioned datasources, as the panels reference them (type and fixed uid). */
 export const datasources = {
-  mimir: { type: 'prometheus', uid: 'mimir' },
-  loki: { type: 'loki', uid: 'loki' },
-  tempo: { type: 'tempo', uid: 'tempo' },
-  pyroscope: { type: 'grafana-pyroscope-datasource', uid: 'pyroscope' },
-} as const satisfies Record<string, Required<DataSourceRef>>;
-
-/** Dashboard uids (stable: data links and the README point at them). */
-export const dashboardUids = {
-  overview: 'lgtmp-overview',
-  service: 'lgtmp-service',
+  mimir: ref(provisioned.mimir),
+  loki: ref(provisioned.loki),
+  tempo: ref(provisioned.tempo),
+  pyroscope: ref(provisioned.pyroscope),
 } as const;
 
 /** The service every query defaults to: the seed's Go app. */
-export const defaultService = 'demo-app';
+export const defaultService = SEED_SERVICE;
 
 // ---------------------------------------------------------------------------------------------
 // PromQL (Mimir). Three families of series:
@@ -43,10 +41,10 @@ export const defaultService = 'demo-app';
 
 const SERVER_SPANS = 'span_kind="SPAN_KIND_SERVER"';
 const ERROR_SPANS = 'status_code="STATUS_CODE_ERROR"';
-const SPAN_CALLS = 'traces_spanmetrics_calls_total';
-const SPAN_LATENCY = 'traces_spanmetrics_latency_bucket';
-export const HTTP_COUNT = 'http_server_request_duration_seconds_count';
-export const HTTP_BUCKET = 'http_server_request_duration_seconds_bucket';
+const SPAN_CALLS = metrics.spanCalls;
+const SPAN_LATENCY = metrics.spanLatencyBuckets;
+export const HTTP_COUNT = `${metrics.httpDuration}_count`;
+export const HTTP_BUCKET = `${metrics.httpDuration}_bucket`;
 export const HTTP_5XX = 'http_response_status_code=~"5.."';
 
 /**
@@ -131,16 +129,16 @@ export const promql = {
 
   // --- service graph (Tempo service-graphs processor) ---
   /** Who calls $service (the `user` client is Tempo's virtual node for requests from outside). */
-  serviceCallers: 'sum by (client) (rate(traces_service_graph_request_total{server="$service"}[$__range]))',
+  serviceCallers: `sum by (client) (rate(${metrics.serviceGraphRequests}{server="$service"}[$__range]))`,
   /** Whom $service calls. */
-  serviceCallees: 'sum by (server) (rate(traces_service_graph_request_total{client="$service"}[$__range]))',
+  serviceCallees: `sum by (server) (rate(${metrics.serviceGraphRequests}{client="$service"}[$__range]))`,
   serviceCalleeP95: 'histogram_quantile(0.95, sum by (le, server) (rate(traces_service_graph_request_client_seconds_bucket{client="$service"}[$__range])))',
 
   // --- the seed's three queries, on the apps' own http.server.request.duration histogram ---
   /** Seed query 1, as written in the seed (one series per route, method, status code and instance). */
-  seedRate: `${httpRate('job="$service"', '5m')}`,
+  seedRate: seedQueries.requestRate('$service'),
   /** Seed query 2, p95 per route. */
-  seedP95ByRoute: `histogram_quantile(0.95, sum by (le, http_route) (rate(${HTTP_BUCKET}{job="$service"}[5m])))`,
+  seedP95ByRoute: seedQueries.p95ByRoute('$service'),
   /** Seed query 3, share of 5xx answers (the seed's `status=~"5.."` under its OTel name). */
   seed5xxRatio: errorRatio('', httpRate('job="$service"', '5m'), httpRate(`job="$service", ${HTTP_5XX}`, '5m')),
   seed5xxRatioByRoute: errorRatio(
@@ -184,11 +182,11 @@ export function serviceMapPromql(metric: string): string[] {
 // ---------------------------------------------------------------------------------------------
 export const logql = {
   /** Every request log of the service. */
-  serviceLogs: '{job="$service"}',
+  serviceLogs: seedQueries.logs('$service'),
   /** The seed's error search: 5xx request logs carry `"level":"error"`. */
-  errorLogs: '{job="$service"} |= "error"',
+  errorLogs: seedQueries.errorLogs('$service'),
   /** The seed's `| json` query: request logs of /slow. */
-  slowRouteLogs: '{job="$service"} | json | route="/slow"',
+  slowRouteLogs: seedQueries.slowLogs('$service'),
   /** Requests per route from the logs alone. */
   logsByRoute: 'sum by (route) (count_over_time({job="$service"} | json [$__auto]))',
 } as const;
@@ -198,7 +196,7 @@ export const logql = {
 // ---------------------------------------------------------------------------------------------
 export const traceql = {
   /** The seed's TraceQL (with the explicit resource scope). */
-  serviceTraces: '{ resource.service.name="$service" }',
+  serviceTraces: seedQueries.traces('$service'),
   /** /slow requests of the service (server span name "GET /slow" in every app). */
   slowTraces: '{ resource.service.name="$service" && name="GET /slow" }',
   /** Spans of the service that ended in error. */
@@ -210,7 +208,7 @@ export const traceql = {
 // ---------------------------------------------------------------------------------------------
 export const profileTypes = {
   /** CPU time, in every app (Node: the wall profiler's CPU time, uploaded as process_cpu by the bootstrap). */
-  cpu: 'process_cpu:cpu:nanoseconds:cpu:nanoseconds',
+  cpu: SPAN_PROFILE_TYPE,
   /** Node's wall profiler: wall-clock time, waiting included. */
   wall: 'wall:wall:nanoseconds:wall:nanoseconds',
   goAllocSpace: 'memory:alloc_space:bytes:space:bytes',

@@ -1,5 +1,5 @@
+import { dashboardUids, datasources, SEED_SERVICE, seedQueries } from './facts.js';
 import { grafanaUrl } from './project.js';
-import { p95Query, slowLogQuery } from './verify/context.js';
 import { lokiLink, profileLink, promLink, traceqlLink } from './verify/links.js';
 
 /** The seed's walk through Grafana (last 15 minutes), one Explore link per step. */
@@ -7,13 +7,10 @@ export function clickPath(env: Record<string, string>): { title: string; url: st
   const base = grafanaUrl(env);
   const [from, to] = ['now-15m', 'now'];
   return [
-    { title: 'Logs of /slow (Loki)', url: lokiLink(base, 'loki', slowLogQuery('demo-app'), from, to) },
-    { title: 'Traces of demo-app (Tempo)', url: traceqlLink(base, 'tempo', '{ resource.service.name="demo-app" }', from, to) },
-    { title: 'p95 by route (Mimir)', url: promLink(base, 'mimir', p95Query('demo-app'), from, to, true) },
-    {
-      title: 'CPU flame graph (Pyroscope)',
-      url: profileLink(base, 'pyroscope', { profileTypeId: 'process_cpu:cpu:nanoseconds:cpu:nanoseconds', labelSelector: '{service_name="demo-app"}' }, from, to),
-    },
-    { title: 'Dashboards (LGTMP overview)', url: `${base}/d/lgtmp-overview` },
+    { title: 'Logs of /slow (Loki)', url: lokiLink(base, datasources.loki.uid, seedQueries.slowLogs(SEED_SERVICE), from, to) },
+    { title: `Traces of ${SEED_SERVICE} (Tempo)`, url: traceqlLink(base, datasources.tempo.uid, seedQueries.traces(SEED_SERVICE), from, to) },
+    { title: 'p95 by route (Mimir)', url: promLink(base, datasources.mimir.uid, seedQueries.p95ByRoute(SEED_SERVICE), from, to, true) },
+    { title: 'CPU flame graph (Pyroscope)', url: profileLink(base, datasources.pyroscope.uid, seedQueries.cpuProfile(SEED_SERVICE), from, to) },
+    { title: 'Dashboards (LGTMP overview)', url: `${base}/d/${dashboardUids.overview}` },
   ];
 }

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parse as parseYaml } from 'yaml';
+import { CHAIN, findService } from '../src/facts.js';
 import { allApps, selectedApps } from './apps/index.js';
 import { SPAN_PROFILE_TYPE, type AppSpec } from './harness/app-spec.js';
 import { startAppWithPeers, type AppWithPeers } from './harness/app-with-peers.js';
@@ -17,7 +18,7 @@ import { servesRoute, SPAN_KIND_SERVER, startOtlpReceiver, type OtlpReceiver, ty
 import { frameShare, hottestFrames, startProfileReceiver, type ProfileReceiver, type ProfileSample } from './harness/profile-receiver.js';
 import type { PrometheusPeer } from './harness/prometheus.js';
 
-const CHAIN_ORDER: AppSpec['language'][] = ['node', 'go', 'java', 'python'];
+const CHAIN_ORDER = CHAIN.map((name) => findService(name)!.language!);
 
 const apps = selectedApps();
 

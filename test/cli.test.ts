@@ -9,7 +9,8 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { repoRoot, readEnv, services } from '../src/project.js';
+import { services } from '../src/facts.js';
+import { repoRoot, readEnv } from '../src/project.js';
 import { parsePs } from '../src/docker.js';
 import { freePort } from './harness/launcher.js';
 
@@ -268,7 +269,7 @@ describe('every verb answers --help, an unknown flag and a bad value the same wa
     [['verify', '--wait', '-5m'], /--wait needs a value: --wait <duration>/],
     [['verify', '--wait=-5m'], /--wait "-5m" is not a duration/],
     [['verify', '--service', 'demo-app,go-app'], /--service "go-app" is not a known service: use one of demo-app, java-demo-app/],
-    [['verify', '--check', 'trace->logz'], /--check "trace->logz" is not a known check: use one of traces, logs->trace/],
+    [['verify', '--check', 'trace->logz'], /--check "trace->logz" is not a known check: use one of [^;]*\btraces, logs->trace, trace->logs/],
     [['verify', '--grafana-url', 'localhost:3000'], /--grafana-url "localhost:3000" is not a URL: use http:\/\/host:port \(port 1-65535\)/],
     [['verify', '--loki-url', 'http://127.0.0.1:99999'], /--loki-url "http:\/\/127\.0\.0\.1:99999" is not a URL/],
     [['verify', '--now', 'yesterday'], /--now "yesterday" is not a time: use unix seconds or an ISO 8601 date/],

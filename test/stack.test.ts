@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { run } from './harness/cache.js';
 import { goTool } from './harness/go-tool.js';
-import { composeFile, envFile, readEnv, repoRoot, services } from '../src/project.js';
+import { services } from '../src/facts.js';
+import { composeFile, envFile, readEnv, repoRoot } from '../src/project.js';
 
 
 interface ComposeService {
@@ -57,7 +58,7 @@ describe('compose.yaml, loaded by compose-go', () => {
     }
     for (const s of services) {
       const published = (project.services[s.name]?.ports ?? []).map((p) => Number(p.published));
-      for (const key of s.portKeys) assert.ok(published.includes(Number(env[key])), `${s.name} does not publish ${key}=${env[key]}`);
+      for (const { envKey: key } of s.ports) assert.ok(published.includes(Number(env[key])), `${s.name} does not publish ${key}=${env[key]}`);
     }
   });
 

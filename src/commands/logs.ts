@@ -1,5 +1,5 @@
 import { composeArgs, dockerAttached } from '../docker.js';
-import { services } from '../project.js';
+import { services } from '../facts.js';
 import { choiceValue, countValue, parseFlags, parseOrExit, UsageError } from '../usage.js';
 
 export const summary = 'show the logs of one service (-f to follow)';

@@ -1,6 +1,7 @@
 import { composePs } from '../docker.js';
 import { checkDocker } from '../preflight.js';
-import { hostPort, readEnv, readyUrl, services } from '../project.js';
+import { services } from '../facts.js';
+import { hostPort, readEnv, readyUrl } from '../project.js';
 import { probe } from '../readiness.js';
 import { columns } from '../columns.js';
 import { parseFlags, parseOrExit } from '../usage.js';

@@ -1,7 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { composeArgs, composeLogsTail, composePs, dockerAttached, type ContainerState } from '../docker.js';
 import { checkDocker, checkPorts } from '../preflight.js';
-import { grafanaUrl, hostPort, readEnv, readyUrl, services, type ServiceInfo } from '../project.js';
+import { services, type ServiceFacts } from '../facts.js';
+import { grafanaUrl, hostPort, readEnv, readyUrl } from '../project.js';
 import { probe, seconds } from '../readiness.js';
 import { UserError } from '../errors.js';
 import { clickPath } from '../click-path.js';
@@ -54,7 +55,7 @@ export async function run(argv: string[]): Promise<number> {
   await checkPorts(
     services
       .filter((s) => !running.has(s.name))
-      .flatMap((s) => s.portKeys.map((envKey) => ({ service: s.name, envKey, port: hostPort(env, envKey) }))),
+      .flatMap((s) => s.ports.map(({ envKey }) => ({ service: s.name, envKey, port: hostPort(env, envKey) }))),
   );
 
   console.log(`Starting lgtmp (Docker Engine ${engine}, Compose ${compose}). The first build of the demo apps takes 5-10 minutes.`);
@@ -109,7 +110,7 @@ interface Failure {
 /** Polls every service's readiness URL from the host; one line per service when it is ready. */
 async function waitAllReady(env: Record<string, string>, timeoutMs: number, stop: () => boolean): Promise<Failure[]> {
   const started = Date.now();
-  const pending = new Map<string, ServiceInfo>(services.map((s) => [s.name, s]));
+  const pending = new Map<string, ServiceFacts>(services.map((s) => [s.name, s]));
   const failures: Failure[] = [];
   let lastNote = started;
   while (pending.size > 0 && !stop()) {

@@ -3,7 +3,7 @@
 // and the Grafana page a person would open (link).
 import { existsSync, readFileSync } from 'node:fs';
 
-import { services as composeServices } from '../project.js';
+import { apps, CHAIN, metrics, seedQueries } from '../facts.js';
 import { clampToNow, findInSlowTraces, findSlowSpan, getTrace, memo, p95Query, SLOW_ROUTE, slowLogQuery, slowQuery, type VerifyContext } from './context.js';
 import { Fail } from './fail.js';
 import { HttpError, UnreachableError } from './http.js';
@@ -39,14 +39,10 @@ export interface CheckResult {
 }
 
 /** The demo apps, the services every check runs for. */
-export const SERVICES: readonly string[] = composeServices.filter((s) => s.kind === 'app').map((s) => s.name);
+export const SERVICES: readonly string[] = apps.map((s) => s.name);
 
 /** The /chain call graph of the demo: node -> go -> java -> python. Keyed by client. */
-export const EDGES: Record<string, string> = {
-  'node-demo-app': 'demo-app',
-  'demo-app': 'java-demo-app',
-  'java-demo-app': 'python-demo-app',
-};
+export const EDGES: Record<string, string> = Object.fromEntries(CHAIN.slice(0, -1).map((client, i) => [client, CHAIN[i + 1]!]));
 
 export { Fail };
 
@@ -291,7 +287,7 @@ const traceToMetrics: CheckFn = async (ctx, svc, out) => {
   const queries = traceToMetricsQueries(span, tm);
   out.link = links.promLink(ctx.grafana, promDs.uid, queries[0]!.query, queries[0]!.range.fromMs, queries[0]!.range.toMs);
 
-  const calls = (await memo(ctx, 'spanmetrics-calls', () => ctx.prom.query('traces_spanmetrics_calls_total'))).filter((s) => s.metric['service'] === svc);
+  const calls = (await memo(ctx, 'spanmetrics-calls', () => ctx.prom.query(metrics.spanCalls))).filter((s) => s.metric['service'] === svc);
   if (calls.length === 0) {
     throw new Fail(
       `traces_spanmetrics_calls_total: no series with service=${q(svc)}`,
@@ -424,8 +420,8 @@ const traceToProfiles: CheckFn = async (ctx, svc, out) => {
 
 // 6. metrics -> traces: exemplars
 
-const durationBuckets = (svc: string) => `http_server_request_duration_seconds_bucket{job="${svc}"}`;
-const SPAN_LATENCY_BUCKETS = 'traces_spanmetrics_latency_bucket';
+const durationBuckets = (svc: string) => `${metrics.httpDuration}_bucket{job="${svc}"}`;
+const SPAN_LATENCY_BUCKETS = metrics.spanLatencyBuckets;
 
 /**
  * Services whose metrics SDK records no exemplars, with the reason. Their metrics -> traces path is
@@ -489,10 +485,10 @@ async function exemplarRefs(ctx: VerifyContext, svc: string, out: Out): Promise<
     );
   }
   if (all.length === 0) {
-    const rate = await ctx.prom.query(`sum by (http_route) (rate(http_server_request_duration_seconds_count{job="${svc}"}[5m]))`);
+    const rate = await ctx.prom.query(`sum by (http_route) (${seedQueries.requestRate(svc)})`);
     // Do other services' histograms have exemplars? Then Mimir keeps them and this app records none.
     const others = await ctx.prom
-      .exemplars('http_server_request_duration_seconds_bucket', ctx.window.startMs, ctx.window.endMs)
+      .exemplars(`${metrics.httpDuration}_bucket`, ctx.window.startMs, ctx.window.endMs)
       .then((x) => [...new Set(x.filter((s) => s.exemplars.length > 0).map((s) => s.seriesLabels['job'] ?? '?'))])
       .catch(() => [] as string[]);
     throw new Fail(
@@ -553,7 +549,7 @@ const exemplarToTrace: CheckFn = async (ctx, svc, out) => {
 const serviceGraph: CheckFn = async (ctx, svc, out) => {
   const server = EDGES[svc]!;
   out.link = links.serviceMapLink(ctx.grafana, ctx.uids.tempo, ctx.window.startMs, ctx.window.endMs);
-  const series = await memo(ctx, 'service-graph', () => ctx.prom.query('traces_service_graph_request_total'));
+  const series = await memo(ctx, 'service-graph', () => ctx.prom.query(metrics.serviceGraphRequests));
   if (series.length === 0) {
     await ctx.tempo.ready(); // the series come from Tempo's metrics-generator: no Tempo, no verdict
     throw new Fail(
@@ -607,9 +603,9 @@ const seedLogql: CheckFn = async (ctx, svc, out) => {
 };
 
 const seedPromql: CheckFn = async (ctx, svc, out) => {
-  const rate = `sum by (http_route) (rate(http_server_request_duration_seconds_count{job="${svc}"}[5m]))`;
+  const rate = `sum by (http_route) (${seedQueries.requestRate(svc)})`;
   const p95 = p95Query(svc);
-  const errors = `sum(rate(http_server_request_duration_seconds_count{job="${svc}",http_response_status_code=~"5.."}[5m])) / sum(rate(http_server_request_duration_seconds_count{job="${svc}"}[5m]))`;
+  const errors = seedQueries.errorRatio(svc);
   out.link = links.promLink(ctx.grafana, ctx.uids.prometheus, p95, ctx.window.startMs, ctx.window.endMs);
   const r = await ctx.prom.query(rate);
   if (r.length === 0) {

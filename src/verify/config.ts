@@ -1,6 +1,7 @@
 // The base URL of every backend, either direct (host ports from .env) or through Grafana's
 // datasource proxy, the flags that choose them, and the time flags verify and tour share.
-import { findService, hostPort } from '../project.js';
+import { findService } from '../facts.js';
+import { hostPort } from '../project.js';
 
 export interface Endpoints {
   mode: 'grafana' | 'direct';

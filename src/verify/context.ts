@@ -1,5 +1,6 @@
 // What every check gets: the clients, the provisioned settings, the time window, and memoized
 // lookups shared between checks (a /slow trace of a service is fetched once, not per check).
+import { seedQueries } from '../facts.js';
 import type { DatasourceUids } from './config.js';
 import type { LokiClient } from './loki.js';
 import type { PrometheusClient } from './prometheus.js';
@@ -70,9 +71,9 @@ export function getTrace(ctx: VerifyContext, traceId: string, view = { fromMs: c
 export const SLOW_ROUTE = '/slow';
 
 /** The seed's LogQL for a service's /slow request logs (its apps log JSON with a "route" key). */
-export const slowLogQuery = (svc: string) => `{job="${svc}"} | json | route="/slow"`;
+export const slowLogQuery = seedQueries.slowLogs;
 /** The seed's PromQL for a service's p95 latency by route. */
-export const p95Query = (svc: string) => `histogram_quantile(0.95, sum by (le, http_route) (rate(http_server_request_duration_seconds_bucket{job="${svc}"}[5m])))`;
+export const p95Query = seedQueries.p95ByRoute;
 
 /** TraceQL for a service's /slow requests, by span name. */
 export const slowQuery = (svc: string) => `{ resource.service.name="${svc}" && name="GET /slow" }`;

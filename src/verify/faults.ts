@@ -1,9 +1,9 @@
 // Client of the demo apps' runtime fault switches (docs/fault-switches.md): GET /admin/faults reads
 // them, POST /admin/faults turns one on or off; the regex switch (/admin/regex) stays apart.
+import { FAULT_KINDS, type FaultKind } from '../facts.js';
 import { HttpError, requestJson } from './http.js';
 
-export const FAULT_KINDS = ['errors', 'latency', 'leak', 'cpu', 'dependency'] as const;
-export type FaultKind = (typeof FAULT_KINDS)[number];
+export type { FaultKind };
 
 /** One fault's settings as an app reports them while it is on. */
 export type FaultState = Record<string, unknown> & { expires_at: string };

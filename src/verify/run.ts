@@ -2,6 +2,7 @@
 import { join } from 'node:path';
 
 import { CHECKS, runChecks, selectedChecks, SERVICES, type CheckResult } from './checks.js';
+import { datasources } from '../facts.js';
 import { envFile, readEnv, repoRoot } from '../project.js';
 import { grafanaBase, resolveEndpoints, type DatasourceUids, type EndpointFlags, type Endpoints } from './config.js';
 import type { VerifyContext } from './context.js';
@@ -28,7 +29,7 @@ export interface VerifyOptions extends EndpointFlags {
   onRetry?: (pending: CheckResult[], leftMs: number) => void;
 }
 
-export const DEFAULT_UIDS: DatasourceUids = { loki: 'loki', tempo: 'tempo', prometheus: 'mimir', pyroscope: 'pyroscope' };
+export const DEFAULT_UIDS: DatasourceUids = { loki: datasources.loki.uid, tempo: datasources.tempo.uid, prometheus: datasources.mimir.uid, pyroscope: datasources.pyroscope.uid };
 
 export const defaultProvisioningFile = () => join(repoRoot, 'stack', 'grafana', 'provisioning', 'datasources', 'datasources.yaml');
 

@@ -3,7 +3,8 @@
 // deadline) until the measures show it, walks the seed's path to the cause step by step, turns
 // the fault off (unless --keep / --no-fix) and shows the recovery. Every number it prints comes
 // from a query it ran.
-import { hostPort, services as composeServices } from '../project.js';
+import { apps } from '../facts.js';
+import { hostPort } from '../project.js';
 import type { VerifyContext } from './context.js';
 import { SYMPTOMS, type Symptom } from './tour-symptoms.js';
 import { errText, replayClock, type OnWait, type TourClock, type TourStep, type Walk } from './tour-steps.js';
@@ -13,7 +14,7 @@ export { dominatingSpan, selfTimes, type TourStep } from './tour-steps.js';
 /** Each demo app's base URL: an override, else its host port from .env. */
 export function appUrls(env: Record<string, string>, overrides: Record<string, string> = {}): Record<string, string> {
   return Object.fromEntries(
-    composeServices.filter((s) => s.kind === 'app').map((s) => [s.name, overrides[s.name] ?? `http://127.0.0.1:${hostPort(env, s.portKey)}`]),
+    apps.map((s) => [s.name, overrides[s.name] ?? `http://127.0.0.1:${hostPort(env, s.portKey)}`]),
   );
 }
 

@@ -1,5 +1,5 @@
 // Settings of the demo app, read from the environment (the same variables as the Go, Java and
-// Python demo apps; see DESIGN §6 and the README). Bad values never crash the app: they fall back
+// Python demo apps; see README, "The demo apps", and apps/node/README.md). Bad values never crash the app: they fall back
 // to the default and are reported once on stderr.
 
 export type RegexMode = 'bad' | 'fixed';
