@@ -30,7 +30,7 @@ import { DataqueryBuilder as TempoQuery, SearchTableType, TempoQueryType } from 
 import { PanelBuilder as TextPanel, TextMode } from '@grafana/grafana-foundation-sdk/text';
 import { PanelBuilder as TimeseriesPanel } from '@grafana/grafana-foundation-sdk/timeseries';
 
-import { datasources, defaultService, profileTypes, promql } from './queries.js';
+import { datasources, defaultService, faultsAnnotation, profileTypeMenu, promql } from './queries.js';
 
 /** Size of a panel on Grafana's 24-column grid. */
 export interface Size {
@@ -387,13 +387,11 @@ export function serviceVariable(): QueryVariableBuilder {
     .includeAll(false);
 }
 
-const profileTypeOptions: { text: string; value: string }[] = [
-  { text: 'CPU', value: profileTypes.cpu },
-  { text: 'Wall clock (Node)', value: profileTypes.wall },
-  { text: 'Allocated bytes (Go)', value: profileTypes.goAllocSpace },
-  { text: 'In-use bytes (Go)', value: profileTypes.goInuseSpace },
-  { text: 'Allocated bytes (Java)', value: profileTypes.javaAllocTlab },
-];
+/** "In-use bytes (demo-app + python-demo-app)": no comma or " : ", which Grafana's custom variable syntax reserves. */
+const profileTypeOptions: { text: string; value: string }[] = profileTypeMenu.map((o) => ({
+  text: `${o.what} (${o.apps.length === 4 ? 'every app' : o.apps.join(' + ')})`,
+  value: o.value,
+}));
 
 /**
  * The drill-down's `profile_type` variable: which Pyroscope profile the flame graph shows.
@@ -424,6 +422,25 @@ export function builtInAnnotations(): AnnotationQueryBuilder {
     .iconColor('rgba(0, 211, 255, 1)');
 }
 
+/**
+ * "Faults": a region on every time series while a fault switch was on in an app. Grafana's
+ * Prometheus annotations turn each series' samples above 0 into events, joining those at most
+ * `step` apart into one region titled by `titleFormat` (processEvents in
+ * packages/grafana-prometheus/src/annotations.ts).
+ */
+export function faultsAnnotationQuery(): AnnotationQueryBuilder {
+  return new AnnotationQueryBuilder()
+    .name('Faults')
+    .datasource(datasources.mimir)
+    .enable(true)
+    .hide(false)
+    .iconColor('rgba(255, 96, 96, 1)')
+    .expr(faultsAnnotation.expr)
+    .titleFormat(faultsAnnotation.titleFormat)
+    .tagKeys(faultsAnnotation.tagKeys)
+    .step(faultsAnnotation.step);
+}
+
 /** What both LGTMP dashboards share: tags, shared crosshair, 30 s refresh, the last 30 minutes, the service picker. */
 export function lgtmpDashboard(o: { title: string; uid: string; description: string; tag: string }): DashboardBuilder {
   return new DashboardBuilder(o.title)
@@ -436,6 +453,7 @@ export function lgtmpDashboard(o: { title: string; uid: string; description: str
     .time({ from: 'now-30m', to: 'now' })
     .timezone('browser')
     .annotation(builtInAnnotations())
+    .annotation(faultsAnnotationQuery())
     .withVariable(serviceVariable());
 }
 

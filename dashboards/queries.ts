@@ -211,9 +211,37 @@ export const profileTypes = {
   cpu: SPAN_PROFILE_TYPE,
   /** Node's wall profiler: wall-clock time, waiting included. */
   wall: 'wall:wall:nanoseconds:wall:nanoseconds',
-  goAllocSpace: 'memory:alloc_space:bytes:space:bytes',
-  goInuseSpace: 'memory:inuse_space:bytes:space:bytes',
-  javaAllocTlab: 'memory:alloc_in_new_tlab_bytes:bytes:space:bytes',
+  /** pprof heap profiles (pyroscope-go, Python's profiler): period type "space". */
+  allocSpace: 'memory:alloc_space:bytes:space:bytes',
+  inuseSpace: 'memory:inuse_space:bytes:space:bytes',
+  /** Node's heap profiler files the same sample type under period type "inuse_space". */
+  inuseSpaceNode: 'memory:inuse_space:bytes:inuse_space:bytes',
+  /** The Java agent (JFR): bytes allocated in new thread-local allocation buffers. */
+  allocTlab: 'memory:alloc_in_new_tlab_bytes:bytes:space:bytes',
+} as const;
+
+/**
+ * The drill-down's profile menu: each type named by what it measures and by the apps that really
+ * send it, as Pyroscope 2.2.1 filed the four apps' uploads (test/fixtures/recorded/pyroscope/
+ * apps-series-*.json; the dashboards test checks this list against them). Pyroscope lists every
+ * service's types together, so a menu built from its profile types alone would offer an app
+ * types it never sends.
+ */
+export const profileTypeMenu: ReadonlyArray<{ what: string; value: string; apps: readonly string[] }> = [
+  { what: 'CPU time', value: profileTypes.cpu, apps: ['demo-app', 'java-demo-app', 'python-demo-app', 'node-demo-app'] },
+  { what: 'Wall-clock time', value: profileTypes.wall, apps: ['node-demo-app'] },
+  { what: 'Allocated bytes', value: profileTypes.allocSpace, apps: ['demo-app', 'python-demo-app'] },
+  { what: 'Allocated bytes in new TLABs', value: profileTypes.allocTlab, apps: ['java-demo-app'] },
+  { what: 'In-use bytes', value: profileTypes.inuseSpace, apps: ['demo-app', 'python-demo-app'] },
+  { what: 'In-use bytes', value: profileTypes.inuseSpaceNode, apps: ['node-demo-app'] },
+];
+
+/** The faults annotation: 1 while a fault switch is on (docs/fault-switches.md), per app and kind. */
+export const faultsAnnotation = {
+  expr: 'lgtmp_fault_active == 1',
+  titleFormat: 'fault {{fault}} on in {{job}}',
+  tagKeys: 'job,fault',
+  step: '30s',
 } as const;
 
 export const pyroscope = {
