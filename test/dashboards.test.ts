@@ -23,9 +23,11 @@ import { outputDir, renderDashboards, staleFiles } from '../dashboards/generate.
 import {
   dashboardUids,
   defaultService,
+  faultsAnnotation,
   logql,
   memorySources,
   memoryBranch,
+  profileTypeMenu,
   promql,
   pyroscope,
   serviceMapMetrics,
@@ -271,6 +273,19 @@ describe('dashboards as code', () => {
     }
   });
 
+  it('marks the time a fault switch was on with a Faults annotation on Mimir (lgtmp_fault_active) on both dashboards', () => {
+    for (const d of dashboards) {
+      const faults = (d.annotations?.list ?? []).filter((a) => a.name === 'Faults');
+      assert.equal(faults.length, 1, `${d.uid}: one Faults annotation`);
+      const a = faults[0]!;
+      assert.deepEqual(a.datasource, { type: 'prometheus', uid: 'mimir' });
+      assert.equal(a.enable, true);
+      assert.deepEqual([a.expr, a.titleFormat, a.tagKeys, a.step], [faultsAnnotation.expr, faultsAnnotation.titleFormat, faultsAnnotation.tagKeys, faultsAnnotation.step]);
+      // the title and tags name labels the gauge has (docs/fault-switches.md: fault; Mimir: job)
+      for (const l of [...faultsAnnotation.titleFormat.matchAll(/\{\{(\w+)\}\}/g)].map((m) => m[1]!)) assert.ok(['fault', 'job'].includes(l), l);
+    }
+  });
+
   it('links each service to the drill-down, carrying the service and the time range', () => {
     const uids = new Set(dashboards.map((d) => d.uid));
     const overview = dashboards.find((d) => d.uid === dashboardUids.overview)!;
@@ -388,6 +403,34 @@ describe('LogQL, TraceQL and Pyroscope queries (recorded responses of the real L
     }
     assert.equal(rec.status, 200);
     assert.ok((rec.response.flamegraph?.names?.length ?? 0) > 1, 'recorded flame graph has frames');
+  });
+
+  it('the profile menu offers each app exactly the types its uploads were filed under (the four apps-series recordings)', () => {
+    const sent = new Map<string, Set<string>>();
+    for (const e of index.filter((x) => /^pyroscope\/apps-series-.*\.json$/.test(x.file))) {
+      const f = readFixture<{ labelsSet: { labels: { name: string; value: string }[] }[] }>(e.file);
+      const svc = /service_name="([^"]+)"/.exec((f.request.body as { matchers: string[] }).matchers[0]!)![1]!;
+      sent.set(svc, new Set(f.response.labelsSet.map((l) => l.labels.find((x) => x.name === '__profile_type__')!.value)));
+    }
+    assert.deepEqual([...sent.keys()].sort(), ['demo-app', 'java-demo-app', 'node-demo-app', 'python-demo-app']);
+    // each entry: the apps it names are exactly those that send that id
+    for (const o of profileTypeMenu) {
+      const senders = [...sent].filter(([, ids]) => ids.has(o.value)).map(([svc]) => svc).sort();
+      assert.deepEqual([...o.apps].sort(), senders, `${o.what} (${o.value})`);
+    }
+    // each app: every CPU, wall-clock and byte-valued memory type it sends is on the menu
+    const menu = new Set(profileTypeMenu.map((o) => o.value));
+    for (const [svc, ids] of sent) {
+      const wanted = [...ids].filter((id) => /^(process_cpu:cpu|wall:wall|memory:[a-z_]+:bytes):/.test(id));
+      assert.ok(wanted.length >= 2, `${svc}: ${[...ids].join(' ')}`);
+      for (const id of wanted) assert.ok(menu.has(id), `${svc} sends ${id}, the menu lacks it`);
+    }
+    // and the generated variable shows them with the apps named, no language standing for an app
+    const variable = dashboards.find((d) => d.uid === dashboardUids.service)!.templating!.list!.find((v) => v.name === 'profile_type')!;
+    const texts = (variable.options ?? []).map((o) => String(o.text));
+    assert.deepEqual((variable.options ?? []).map((o) => o.value), profileTypeMenu.map((o) => o.value));
+    for (const [i, o] of profileTypeMenu.entries()) assert.equal(texts[i], `${o.what} (${o.apps.length === 4 ? 'every app' : o.apps.join(' + ')})`);
+    for (const t of texts) assert.doesNotMatch(t, /\b(Go|Java|Python|Node)\b/, t);
   });
 
   it('the service map is Tempo\'s serviceMap query (its PromQL runs in the Prometheus tests below)', () => {

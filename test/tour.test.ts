@@ -4,11 +4,14 @@
 // the table of symptoms and the command line. The Prometheus side of every tour, with the real
 // apps' fault switches on and off, is in tour-peer.test.ts.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import { parseTourArgs } from '../src/commands/tour.js';
+import { repoRoot } from '../src/project.js';
 import { createContext } from '../src/verify/run.js';
 import { tellStory } from '../src/verify/tour.js';
 import { errorSpans, flameGraphSince, logLines, replayClock, traceOfLine, traceSearch, type Walk } from '../src/verify/tour-steps.js';
@@ -181,6 +184,18 @@ describe('the table of tours and the command line', () => {
       assert.match(s.switch.curlOn('http://127.0.0.1:8080'), /^curl -X POST '?http:\/\/127\.0\.0\.1:8080\/admin\//, n);
     }
     assert.equal(SYMPTOMS.errors.switch.curlOn('http://127.0.0.1:8080'), `curl -X POST http://127.0.0.1:8080/admin/faults -H 'content-type: application/json' -d '{"fault":"errors","route":"/hello","ratio":0.5}'`);
+  });
+
+  it('README\'s troubleshooting map has a row per tour with the tour\'s command and the exact curl of its switch', () => {
+    const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
+    const map = readme.slice(readme.indexOf('### The troubleshooting map'), readme.indexOf('## Prove it'));
+    const rows = map.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| symptom') && !l.startsWith('|---'));
+    assert.equal(rows.length, TOUR_NAMES.length, map);
+    for (const [i, n] of TOUR_NAMES.entries()) {
+      const cells = rows[i]!.split(' | ');
+      assert.equal(cells[2], `\`lgtmp tour ${n}\``, rows[i]);
+      assert.equal(cells.at(-1), `\`${SYMPTOMS[n].switch.curlOn('http://localhost:8080')}\` |`, rows[i]);
+    }
   });
 
   it('answers bad usage with an error (exit 2 through parseOrExit) and takes --keep, --no-fix, --wait, --deadline', () => {
