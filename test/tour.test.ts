@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { parseTourArgs } from '../src/commands/tour.js';
 import { repoRoot } from '../src/project.js';
 import { createContext } from '../src/verify/run.js';
-import { tellStory } from '../src/verify/tour.js';
+import { PROFILE_UPLOAD_MS, tellStory } from '../src/verify/tour.js';
 import { errorSpans, flameGraphSince, logLines, replayClock, traceOfLine, traceSearch, type Walk } from '../src/verify/tour-steps.js';
 import { BURN_CPU, SYMPTOMS, TOUR_NAMES } from '../src/verify/tour-symptoms.js';
 import { logql } from '../dashboards/queries.js';
@@ -195,6 +195,22 @@ describe('the table of tours and the command line', () => {
       const cells = rows[i]!.split(' | ');
       assert.equal(cells[2], `\`lgtmp tour ${n}\``, rows[i]);
       assert.equal(cells.at(-1), `\`${SYMPTOMS[n].switch.curlOn('http://localhost:8080')}\` |`, rows[i]);
+    }
+  });
+
+  it('waits for a span\'s profile as long as each app\'s profiler takes to upload (the apps\' own defaults)', () => {
+    const read = (f: string) => readFileSync(join(repoRoot, f), 'utf8');
+    const sources: Record<string, [string, RegExp]> = {
+      'demo-app': ['apps/go/telemetry.go', /uploadRate := (\d+) \* time\.Second/],
+      'node-demo-app': ['apps/node/src/telemetry/bootstrap.ts', /flushIntervalMs: .*\? (\d+)_000 :/],
+      'python-demo-app': ['apps/python/lgtmp-pyroscope/lgtmp_pyroscope/__init__.py', /_number\("PYROSCOPE_UPLOAD_INTERVAL", (\d+),/],
+      // the Java agent's own default, which the app keeps (its README says so)
+      'java-demo-app': ['apps/java/README.md', /every `PYROSCOPE_UPLOAD_INTERVAL` \((\d+) s by/],
+    };
+    for (const [svc, [file, re]] of Object.entries(sources)) {
+      const m = re.exec(read(file));
+      assert.ok(m, `${file}: ${re}`);
+      assert.equal(PROFILE_UPLOAD_MS[svc], Number(m[1]) * 1000, svc);
     }
   });
 

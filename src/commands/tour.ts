@@ -1,7 +1,7 @@
 // `lgtmp tour <symptom>`: a row of the seed's troubleshooting map, live: the fault on, its evidence, the path to its cause, the fix.
 import { choiceValue, durationValue, parseFlags, parseOrExit, UsageError, urlValue } from '../usage.js';
 import { envFile, readEnv } from '../project.js';
-import { EDGES } from '../verify/checks.js';
+import { SEED_SERVICE } from '../facts.js';
 import { endpointOptions } from '../verify/config.js';
 import { checkedEndpointFlags } from './verify.js';
 import { createContext, type VerifyOptions } from '../verify/run.js';
@@ -95,8 +95,8 @@ export function parseTourArgs(argv: string[]): TourArgs {
     const svc = choiceValue('--app-url', a.slice(0, eq), apps, 'app');
     appOverrides[svc] = urlValue('--app-url', a.slice(eq + 1));
   }
-  const svc = values.service === undefined ? 'demo-app' : choiceValue('--service', values.service, apps, 'app');
-  const why = notApplicable(SYMPTOMS[tour], svc, EDGES);
+  const svc = values.service === undefined ? SEED_SERVICE : choiceValue('--service', values.service, apps, 'app');
+  const why = notApplicable(SYMPTOMS[tour], svc);
   if (why) throw new UsageError(`--service "${svc}" has no tour ${tour}: ${why}`);
   return {
     tour,

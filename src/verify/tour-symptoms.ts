@@ -3,7 +3,7 @@
 // measures that show it (before the switch, while on, after the fix) and the seed's path to its
 // cause, as steps. The engine (tour.ts) runs every row the same way.
 import { errorRatio, HTTP_5XX, HTTP_BUCKET, HTTP_COUNT, logql, profileTypes, promql } from '../../dashboards/queries.js';
-import { EDGES } from './checks.js';
+import { nextInChain } from '../facts.js';
 import { slowLogQuery, type VerifyContext } from './context.js';
 import { describeFaults, faultCurl, faultOff, readFaults, setFault, type FaultKind } from './faults.js';
 import { requestJson, UnreachableError } from './http.js';
@@ -291,13 +291,13 @@ export const SYMPTOMS: Record<TourName, Symptom> = {
     seedPath: 'Node graph / Service graph',
     route: '/chain',
     switch: faultSwitch('dependency', { mode: 'error' }),
-    measures: [errorRatioOf('/chain'), promMeasure('failed calls to the next service', (svc, _r, w) => tourPromql.edgeFailedRatio(svc, EDGES[svc] ?? '', w), ratioOf('of calls fail (service graph)'))],
+    measures: [errorRatioOf('/chain'), promMeasure('failed calls to the next service', (svc, _r, w) => tourPromql.edgeFailedRatio(svc, nextInChain(svc) ?? '', w), ratioOf('of calls fail (service graph)'))],
     shows: (before, during) => during > (before ?? 0),
     steps: [
       traceSearch((svc) => `{ resource.service.name="${svc}" && kind = client && status = error }`, 'Its failing calls'),
       errorSpans,
       async (w) => {
-        const next = EDGES[w.svc]!;
+        const next = nextInChain(w.svc)!;
         const r = tourPromql.edgeFailedRatio(w.svc, next, seconds(w.clock.now() - w.sinceMs));
         const v = (await w.ctx.prom.query(r).catch(() => []))[0]?.value;
         return {

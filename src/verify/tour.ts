@@ -3,7 +3,7 @@
 // deadline) until the measures show it, walks the seed's path to the cause step by step, turns
 // the fault off (unless --keep / --no-fix) and shows the recovery. Every number it prints comes
 // from a query it ran.
-import { apps } from '../facts.js';
+import { apps, CHAIN, nextInChain } from '../facts.js';
 import { hostPort } from '../project.js';
 import type { VerifyContext } from './context.js';
 import { SYMPTOMS, type Symptom } from './tour-symptoms.js';
@@ -66,8 +66,8 @@ export interface TourReport {
 }
 
 /** Which tours apply to a service, and why not. */
-export function notApplicable(symptom: Symptom, svc: string, next: Record<string, string>): string | undefined {
-  if (symptom.needsNext && !next[svc]) return `${svc} calls no next service on the chain, so it has no dependency to fail (try ${Object.keys(next).join(', ')})`;
+export function notApplicable(symptom: Symptom, svc: string): string | undefined {
+  if (symptom.needsNext && !nextInChain(svc)) return `${svc} calls no next service on the chain, so it has no dependency to fail (try ${CHAIN.filter((s) => nextInChain(s)).join(', ')})`;
   return undefined;
 }
 
