@@ -114,6 +114,15 @@ describe('verify --direct against the Prometheus peer fed by the Go demo app', {
   let closed: string;
   const latency: Record<string, number> = {};
 
+  /**
+   * Until the requests made so far are in Prometheus: two more metric exports forwarded (the first
+   * may have been collected before the last request finished).
+   */
+  const exportedAfterwards = async () => {
+    const n = otlp.forwardedCount();
+    await waitFor(`two metric exports of the Go app forwarded to Prometheus after export #${n}`, () => (otlp.forwardedCount() >= n + 2 ? true : undefined), 30_000, 50);
+  };
+
   before(async () => {
     peers = await startAppWithPeers(goApp);
     ({ prom: peer, otlp, base: appUrl } = peers);
@@ -166,7 +175,7 @@ describe('verify --direct against the Prometheus peer fed by the Go demo app', {
     for (let round = 0; round < 2; round++) {
       for (let i = 0; i < 2; i++) assert.equal(await get(`${appUrl}/slow${goApp.slow.query}`), 200);
       assert.equal(await get(`${appUrl}/hello?fail=true`), 500);
-      await new Promise((r) => setTimeout(r, 4500));
+      await exportedAfterwards();
     }
     const opts = { direct: true, prometheusUrl: peer.url, lokiUrl: closed, tempoUrl: closed, pyroscopeUrl: closed, services: ['demo-app'] };
     await verify({ ...opts, checks: ['seed-promql', 'exemplars'], waitMs: 20_000 }); // until the data is there
@@ -192,7 +201,7 @@ describe('verify --direct against the Prometheus peer fed by the Go demo app', {
     // before: the bad regex
     const until = Date.now() + windowMs / 2;
     while (Date.now() < until) assert.equal(await get(`${appUrl}/slow${goApp.slow.query}`), 200);
-    await new Promise((r) => setTimeout(r, 3000)); // one more metric export
+    await exportedAfterwards();
     const fixAt = Date.now();
     const p95 = SYMPTOMS.slow.measures[0]!; // /slow p95 (Mimir)
     const regexShare = SYMPTOMS.slow.measures[1]!; // the regex work's CPU share (Pyroscope)
@@ -201,7 +210,7 @@ describe('verify --direct against the Prometheus peer fed by the Go demo app', {
     assert.deepEqual(fixed.map((f) => [f.ok, f.mode]), [[true, 'fixed']]);
     try {
       while (Date.now() < fixAt + windowMs) assert.equal(await get(`${appUrl}/slow${goApp.slow.query}`), 200);
-      await new Promise((r) => setTimeout(r, 3000));
+      await exportedAfterwards();
       const afterAt = Date.now();
       const after = await p95.read(ctx, 'demo-app', '/slow', afterAt - fixAt - 1000, afterAt);
       console.log(`[verify-peer] tour slow on the Go app: ${p95.label} ${before} s -> ${after} s`);
@@ -248,5 +257,82 @@ describe('trace->metrics with the provisioned queries on the Prometheus peer (re
     const [r] = await run(file);
     assert.equal(r!.status, 'fail');
     assert.match(r!.cause!, /filters on label\(s\) service_name that span metrics don't have/);
+  });
+});
+
+describe('seed-promql names the real reason a request rate is empty (real Prometheus peer, OTLP points pushed as the SDKs export them)', () => {
+  let peer: PrometheusPeer;
+  const closed = 'http://127.0.0.1:9';
+  before(async () => {
+    peer = await startPrometheus();
+  });
+  after(async () => peer?.close());
+
+  /** Exports of http.server.request.duration (a cumulative histogram) by a service, one per entry of `points` (ms before now). */
+  async function exportHistogram(resource: Record<string, string>, points: number[]): Promise<void> {
+    const start = BigInt(Date.now() - 600_000) * 1_000_000n;
+    const body = {
+      resourceMetrics: [
+        {
+          resource: { attributes: Object.entries(resource).map(([key, v]) => ({ key, value: { stringValue: v } })) },
+          scopeMetrics: [
+            {
+              scope: { name: 'verify-peer-test' },
+              metrics: [
+                {
+                  name: 'http.server.request.duration',
+                  unit: 's',
+                  histogram: {
+                    aggregationTemporality: 2,
+                    dataPoints: points.map((agoMs, i) => ({
+                      attributes: [{ key: 'http.route', value: { stringValue: '/slow' } }],
+                      startTimeUnixNano: String(start),
+                      timeUnixNano: String(BigInt(Date.now() - agoMs) * 1_000_000n),
+                      count: String(i + 1),
+                      sum: 2 * (i + 1),
+                      explicitBounds: [1, 5],
+                      bucketCounts: ['0', String(i + 1), '0'],
+                    })),
+                  },
+                },
+              ],
+            },
+          ],
+        },
+      ],
+    };
+    const res = await fetch(`${peer.url}/api/v1/otlp/v1/metrics`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    assert.equal(res.status, 200, await res.text());
+  }
+  const seedPromql = async (svc: string) => (await verify({ direct: true, prometheusUrl: peer.url, lokiUrl: closed, tempoUrl: closed, pyroscopeUrl: closed, services: [svc], checks: ['seed-promql'] }))[0]!;
+
+  it('one export so far: the series are too young for rate(), and the cause says how long to wait (not a job problem)', async () => {
+    await exportHistogram({ 'service.name': 'young-app' }, [10_000]);
+    await waitFor('young-app\'s first point in Prometheus', async () => ((await peer.query('http_server_request_duration_seconds_count{job="young-app"}')).length > 0 ? true : undefined), 30_000, 100);
+    const r = await seedPromql('young-app');
+    assert.equal(r.status, 'fail', show([r]));
+    assert.match(r.cause!, /^young-app's series exist but have 1 point\(s\) in the last 5m, and rate\(\) needs two: the app exports metrics every 60 s \(OTEL_METRIC_EXPORT_INTERVAL\), so the next point is due in about (4\d|5\d|60) s/);
+    assert.doesNotMatch(r.cause!, /job/);
+  });
+
+  it('two exports: rate() has its increase and seed-promql passes', async () => {
+    await exportHistogram({ 'service.name': 'steady-app' }, [70_000, 10_000]);
+    await waitFor('steady-app\'s points in Prometheus', async () => ((await peer.query('count_over_time(http_server_request_duration_seconds_count{job="steady-app"}[5m])'))[0]?.value[1] === '2' ? true : undefined), 30_000, 100);
+    const r = await seedPromql('steady-app');
+    assert.equal(r.status, 'pass', show([r]));
+  });
+
+  it('the metric under another job (service.namespace set): blames the job derivation, naming the job', async () => {
+    await exportHistogram({ 'service.name': 'ns-app', 'service.namespace': 'shop' }, [70_000, 10_000]);
+    await waitFor('shop/ns-app in Prometheus', async () => ((await peer.query('http_server_request_duration_seconds_count{job="shop/ns-app"}')).length > 0 ? true : undefined), 30_000, 100);
+    const r = await seedPromql('ns-app');
+    assert.equal(r.status, 'fail', show([r]));
+    assert.match(r.cause!, /stored under job="shop\/ns-app": Mimir derives job from service\.namespace\/service\.name/);
+  });
+
+  it('no series of the service at all: says it is not exporting, without blaming job', async () => {
+    const r = await seedPromql('ghost-app');
+    assert.equal(r.status, 'fail', show([r]));
+    assert.match(r.cause!, /has no series of ghost-app in the last 5m \(jobs: .*young-app.*\): ghost-app isn't exporting metrics/);
   });
 });

@@ -3,7 +3,10 @@
 // and the Grafana page a person would open (link).
 import { existsSync, readFileSync } from 'node:fs';
 
+import { parse as parseYaml } from 'yaml';
+
 import { apps, CHAIN, metrics, seedQueries } from '../facts.js';
+import { composeFile } from '../project.js';
 import { clampToNow, findInSlowTraces, findSlowSpan, getTrace, memo, p95Query, SLOW_ROUTE, slowLogQuery, slowQuery, type VerifyContext } from './context.js';
 import { Fail } from './fail.js';
 import { HttpError, UnreachableError } from './http.js';
@@ -602,24 +605,55 @@ const seedLogql: CheckFn = async (ctx, svc, out) => {
   return `${code(qJob)}: ${n(job)} lines; ${code(qErr)}: ${n(err)}${err.length === 0 ? ' (no error lines in the window)' : ''}; ${code(qSlow)}: ${n(slow)}`;
 };
 
+const HTTP_COUNT = `${metrics.httpDuration}_count`;
+
+/** The OpenTelemetry SDKs' (and the Java agent's) default metric export interval: 60 s (OTEL_METRIC_EXPORT_INTERVAL). */
+const DEFAULT_EXPORT_INTERVAL_MS = 60_000;
+
+/** A demo app's metric export interval: compose.yaml's OTEL_METRIC_EXPORT_INTERVAL for it, else the SDK default. */
+export function metricExportIntervalMs(svc: string, compose = composeFile): number {
+  try {
+    const doc = parseYaml(readFileSync(compose, 'utf8')) as { services?: Record<string, { environment?: Record<string, unknown> }> };
+    const v = Number(doc.services?.[svc]?.environment?.['OTEL_METRIC_EXPORT_INTERVAL']);
+    return Number.isFinite(v) && v > 0 ? v : DEFAULT_EXPORT_INTERVAL_MS;
+  } catch {
+    return DEFAULT_EXPORT_INTERVAL_MS;
+  }
+}
+
+/**
+ * Why a service's request rate is empty: series too young for rate() (one export so far), the
+ * histogram without unit suffix, the metric under another job (namespace/name), or no metrics at all.
+ */
+async function whyNoRate(ctx: VerifyContext, svc: string): Promise<string> {
+  const points = await ctx.prom.query(`max(count_over_time(${HTTP_COUNT}{job="${svc}"}[5m]))`);
+  if (points.length > 0 && points[0]!.value < 2) {
+    const newest = await ctx.prom.query(`max(timestamp(${HTTP_COUNT}{job="${svc}"}))`);
+    const intervalMs = metricExportIntervalMs(svc);
+    const nextMs = newest.length > 0 ? newest[0]!.value * 1000 + intervalMs : undefined;
+    const waitS = nextMs === undefined ? intervalMs / 1000 : Math.max(1, Math.ceil((nextMs - ctx.nowMs) / 1000));
+    return `${svc}'s series exist but have ${points[0]!.value} point(s) in the last 5m, and rate() needs two: the app exports metrics every ${intervalMs / 1000} s (OTEL_METRIC_EXPORT_INTERVAL), so the next point is due in about ${waitS} s; wait that long (or use --wait)`;
+  }
+  const names = await ctx.prom.labelValues('__name__');
+  if (names.some((n) => n.startsWith('http_server_request_duration_bucket'))) {
+    return 'the histogram is stored without unit suffix (http_server_request_duration_bucket): set Mimir limits.otel_metric_suffixes_enabled: true';
+  }
+  if (!names.includes(HTTP_COUNT)) return `no ${HTTP_COUNT} at all: metrics aren't reaching Mimir (app OTLP metrics export, Alloy -> Mimir /otlp)`;
+  const jobs = (await ctx.prom.query(`count by (job) (${HTTP_COUNT})`)).map((x) => x.metric['job'] ?? '');
+  const namespaced = jobs.filter((j) => j.endsWith(`/${svc}`));
+  if (namespaced.length > 0) {
+    return `${HTTP_COUNT} of ${svc} is stored under job=${namespaced.map((j) => q(j)).join(', ')}: Mimir derives job from service.namespace/service.name, so the seed's {job="${svc}"} misses it; drop service.namespace from the app's resource attributes (or query that job)`;
+  }
+  return `${HTTP_COUNT} has no series of ${svc} in the last 5m (jobs: ${jobs.join(', ') || 'none'}): ${svc} isn't exporting metrics (OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_METRICS_EXPORTER), or has served no request`;
+}
+
 const seedPromql: CheckFn = async (ctx, svc, out) => {
   const rate = `sum by (http_route) (${seedQueries.requestRate(svc)})`;
   const p95 = p95Query(svc);
   const errors = seedQueries.errorRatio(svc);
   out.link = links.promLink(ctx.grafana, ctx.uids.prometheus, p95, ctx.window.startMs, ctx.window.endMs);
   const r = await ctx.prom.query(rate);
-  if (r.length === 0) {
-    const names = await ctx.prom.labelValues('__name__');
-    const unsuffixed = names.some((n) => n.startsWith('http_server_request_duration_bucket'));
-    throw new Fail(
-      `${rate}: no series`,
-      unsuffixed
-        ? 'the histogram is stored without unit suffix (http_server_request_duration_bucket): set Mimir limits.otel_metric_suffixes_enabled: true'
-        : names.includes('http_server_request_duration_seconds_count')
-          ? `http_server_request_duration_seconds_count has no series with job=${q(svc)}: Mimir derives job from service.namespace/service.name`
-          : `no http_server_request_duration_seconds_* at all: metrics aren't reaching Mimir (app OTLP metrics export, Alloy -> Mimir /otlp)`,
-    );
-  }
+  if (r.length === 0) throw new Fail(`${rate}: no series`, await whyNoRate(ctx, svc));
   const p = await ctx.prom.query(p95);
   const e = await ctx.prom.query(errors);
   if (p.length === 0) throw new Fail(`${p95}: no series`, 'the duration histogram has no _bucket series (explicit-bucket histogram expected)');
