@@ -14,8 +14,8 @@ import { parseTourArgs } from '../src/commands/tour.js';
 import { repoRoot } from '../src/project.js';
 import { createContext } from '../src/verify/run.js';
 import { PROFILE_UPLOAD_MS, tellStory } from '../src/verify/tour.js';
-import { errorSpans, flameGraphSince, logLines, replayClock, traceOfLine, traceSearch, type Walk } from '../src/verify/tour-steps.js';
-import { BURN_CPU, SYMPTOMS, TOUR_NAMES } from '../src/verify/tour-symptoms.js';
+import { errorSpans, logLines, replayClock, traceOfLine, traceSearch, type Walk } from '../src/verify/tour-steps.js';
+import { SYMPTOMS, TOUR_NAMES } from '../src/verify/tour-symptoms.js';
 import { logql } from '../dashboards/queries.js';
 import { fixtureIds, loadFixtures, RECORDED_END_SEC, serveFixtureStack, type FixtureStack } from './verify/fixture-server.js';
 
@@ -97,18 +97,29 @@ describe('tour steps on the recorded responses', () => {
 
   it('cpu: the recorded CPU flame graph, asked for the fault\'s hot loop: no burnCPU frame in it, and the step says so with the real top frames', async () => {
     const w = await walkOn(stack);
-    const st = await flameGraphSince({ what: 'CPU', kinds: [{ name: 'process_cpu', sampleType: 'cpu' }], work: BURN_CPU, unit: String })(w);
+    const st = await SYMPTOMS.cpu.steps[0]!(w);
     assert.equal(st.ok, false);
     assert.match(st.title, /^CPU \(Pyroscope: process_cpu:cpu:nanoseconds:cpu:nanoseconds, \{service_name="demo-app"\}, since the switch\)/);
     assert.match(st.lines.join('\n'), /the injected hot loop \(burnCPU\): 0\.0% of it/);
     assert.match(st.lines.join('\n'), /no frame matches burnCPU/);
   });
 
-  it('leak: a service that sends no in-use profile type is told so (the recordings hold CPU profiles only)', async () => {
-    const w = await walkOn(stack);
-    const st = await flameGraphSince({ what: 'In-use memory', kinds: [{ name: 'memory', sampleType: 'inuse_space' }], work: BURN_CPU, unit: String })(w);
-    assert.equal(st.ok, false);
-    assert.equal(st.lines[0], 'demo-app sends no memory:inuse_space profile with samples');
+  it('leak: the in-use profile type is chosen among each service\'s own recorded types (Go and Node file it under different ids; Java sends none)', async () => {
+    // the four apps' series were recorded over this quarter hour
+    const series = loadFixtures().find((f) => f.file === 'pyroscope/apps-series-demo-app.json')!.request.body as { start: number; end: number };
+    const asked = (svc: string) =>
+      stack.pyroscope.requests.filter((r) => r.path.endsWith('/SelectMergeStacktraces') && (r.body as { start: number }).start >= series.start && (r.body as { label_selector?: string }).label_selector === `{service_name="${svc}"}`).map((r) => (r.body as { profile_typeID: string }).profile_typeID);
+    const inUse = SYMPTOMS.leak.steps[0]!;
+    for (const [svc, id] of [['demo-app', 'memory:inuse_space:bytes:space:bytes'], ['python-demo-app', 'memory:inuse_space:bytes:space:bytes'], ['node-demo-app', 'memory:inuse_space:bytes:inuse_space:bytes']] as const) {
+      const w = await walkOn(stack, { svc, sinceMs: series.start, clock: replayClock(series.end) });
+      const st = await inUse(w);
+      // the flame graphs of that quarter hour were not recorded: the step says what Pyroscope answered
+      assert.equal(st.ok, false);
+      assert.match(st.lines[0]!, /answered HTTP 404/);
+      assert.deepEqual(asked(svc), [id], svc);
+    }
+    const java = await inUse(await walkOn(stack, { svc: 'java-demo-app', sinceMs: series.start, clock: replayClock(series.end) }));
+    assert.equal(java.lines[0], 'java-demo-app sends no memory:inuse_space profile (its types: memory:alloc_in_new_tlab_bytes:bytes:space:bytes, memory:alloc_in_new_tlab_objects:count:space:bytes, process_cpu:cpu:nanoseconds:cpu:nanoseconds)');
   });
 });
 

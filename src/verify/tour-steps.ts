@@ -6,7 +6,7 @@ import { clampToNow, type VerifyContext } from './context.js';
 import { logMessage, matcherOf, traceIdOf, type LogEntry } from './loki.js';
 import * as links from './links.js';
 import { findDatasource, tempoDerivedField, tracesToProfiles } from './provisioning.js';
-import { inclusiveShare, topSelfFrames, type FlameGraph } from './pyroscope.js';
+import { inclusiveShare, parseProfileTypeId, serviceSelector, topSelfFrames, type FlameGraph } from './pyroscope.js';
 import { traceToProfilesQuery } from './substitute.js';
 import { localRoots, rootSpan, spanTag, type Span, type Trace } from './tempo.js';
 
@@ -314,42 +314,50 @@ export function spanFlameGraph(work: { re: RegExp; name: string }): StepFn {
 }
 
 /**
- * The profile types a service really sends with the given name and sample type: Pyroscope lists
- * every service's types together, and two apps can file the same kind under different ids (Go's
- * heap `memory:inuse_space:bytes:space:bytes`, Node's `…:inuse_space:bytes`), so each candidate
- * is asked for the service's own data and the first with samples is the service's.
+ * The service's flame graph of the first of `kinds` it really sends: two apps can file the same
+ * kind under different ids (Go's heap `memory:inuse_space:bytes:space:bytes`, Node's
+ * `…:inuse_space:bytes`), so the id is chosen among the service's own series.
  */
 export async function serviceFlameGraph(
   ctx: VerifyContext,
   svc: string,
   kinds: Array<{ name: string; sampleType: string }>,
   range: { startMs: number; endMs: number },
-): Promise<{ profileTypeId: string; fg: FlameGraph } | { tried: string[] }> {
-  const types = await ctx.pyro.profileTypes(range.startMs, range.endMs);
-  const tried: string[] = [];
+): Promise<{ profileTypeId: string; fg: FlameGraph } | { sends: string[] }> {
+  const ids = await ctx.pyro.profileTypesOf(svc, range.startMs, range.endMs);
   for (const k of kinds) {
-    for (const t of types.filter((x) => x.name === k.name && x.sampleType === k.sampleType)) {
-      tried.push(t.id);
-      const fg = await ctx.pyro.flameGraph({ profileTypeId: t.id, labelSelector: `{service_name="${svc}"}`, startMs: range.startMs, endMs: range.endMs, maxNodes: 64 });
-      if (fg.total > 0) return { profileTypeId: t.id, fg };
-    }
+    const id = ids.find((x) => parseProfileTypeId(x).name === k.name && parseProfileTypeId(x).sampleType === k.sampleType);
+    if (id) return { profileTypeId: id, fg: await ctx.pyro.flameGraph({ profileTypeId: id, labelSelector: serviceSelector(svc), startMs: range.startMs, endMs: range.endMs, maxNodes: 64 }) };
   }
-  return { tried };
+  return { sends: ids };
 }
 
 /** The service's flame graph of one kind of profile since the switch: its hottest frames and the share of the fault's work. */
-export function flameGraphSince(o: { what: string; kinds: Array<{ name: string; sampleType: string }>; work: { re: RegExp; name: string }; unit: (v: number) => string }): StepFn {
+export function flameGraphSince(o: {
+  what: string;
+  kinds: Array<{ name: string; sampleType: string }>;
+  /** A type every app sends (CPU): asked directly, without looking up the service's types. */
+  type?: (ctx: VerifyContext) => string;
+  work: { re: RegExp; name: string };
+  unit: (v: number) => string;
+}): StepFn {
   return async (w) => {
     const range = { startMs: w.sinceMs, endMs: w.clock.now() };
     const step: TourStep = { title: `${o.what} (Pyroscope, ${w.svc}, since the switch)`, ok: false, lines: [] };
+    const ask = async () => {
+      const r = { ...range, endMs: w.clock.now() };
+      if (!o.type) return serviceFlameGraph(w.ctx, w.svc, o.kinds, r);
+      const profileTypeId = o.type(w.ctx);
+      return { profileTypeId, fg: await w.ctx.pyro.flameGraph({ profileTypeId, labelSelector: serviceSelector(w.svc), ...r, maxNodes: 64 }) };
+    };
     try {
       const got = await until(w, `${o.what} of ${w.svc} in Pyroscope`, async () => {
-        const r = await serviceFlameGraph(w.ctx, w.svc, o.kinds, { ...range, endMs: w.clock.now() });
+        const r = await ask();
         return 'fg' in r && inclusiveShare(r.fg, o.work.re) > 0 ? r : undefined;
       });
-      const r = got ?? (await serviceFlameGraph(w.ctx, w.svc, o.kinds, { ...range, endMs: w.clock.now() }));
+      const r = got ?? (await ask());
       if (!('fg' in r)) {
-        step.lines.push(`${w.svc} sends no ${o.kinds.map((k) => `${k.name}:${k.sampleType}`).join(' or ')} profile with samples${r.tried.length ? ` (asked ${r.tried.join(', ')})` : ''}`);
+        step.lines.push(`${w.svc} sends no ${o.kinds.map((k) => `${k.name}:${k.sampleType}`).join(' or ')} profile (its types: ${r.sends.join(', ') || 'none'})`);
         return step;
       }
       step.title = `${o.what} (Pyroscope: ${r.profileTypeId}, {service_name="${w.svc}"}, since the switch)`;

@@ -283,7 +283,7 @@ export const SYMPTOMS: Record<TourName, Symptom> = {
     switch: faultSwitch('cpu', { route: '/hello', work: '200ms' }),
     measures: [p(0.95, '/hello'), cpuShareMeasure('burnCPU', BURN_CPU.re)],
     shows: (before, during) => during > (before ?? 0),
-    steps: [flameGraphSince({ what: 'CPU', kinds: [{ name: 'process_cpu', sampleType: 'cpu' }], work: BURN_CPU, unit: (v) => fmtS(v / 1e6) })],
+    steps: [flameGraphSince({ what: 'CPU', kinds: [{ name: 'process_cpu', sampleType: 'cpu' }], type: cpuProfileType, work: BURN_CPU, unit: (v) => fmtS(v / 1e6) })],
   },
   dependency: {
     name: 'dependency',
