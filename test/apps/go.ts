@@ -5,7 +5,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { launchOptions, testEnv, type AppSpec } from '../harness/app-spec.js';
+import { appStart, loadAppImage, type AppImage } from '../harness/app-env.js';
+import { launchOptions, type AppSpec } from '../harness/app-spec.js';
 import { cacheDir, contentHash, populateAtomically, repoRoot, requireGo, run } from '../harness/cache.js';
 
 export const GO_SERVICE = 'demo-app';
@@ -50,22 +51,25 @@ export async function ensureGoBinary(): Promise<string> {
 }
 
 let binary: string | undefined;
+let image: AppImage | undefined;
 
 export const goApp: AppSpec = {
   service: GO_SERVICE,
   language: 'go',
   async prepare() {
     binary = await ensureGoBinary();
+    image = await loadAppImage(GO_SERVICE);
   },
+  // The image's ENTRYPOINT, the binary, with its ENV and compose's environment (test/harness/app-env.ts).
   launch(o) {
-    if (!binary) throw new Error('goApp.launch() before prepare()');
-    const env = {
-      ...testEnv(GO_SERVICE, o),
-      PATH: process.env.PATH ?? '',
+    if (!binary || !image) throw new Error('goApp.launch() before prepare()');
+    const start = appStart(image, o, {
+      paths: { '/usr/local/bin/demo-app': binary },
+      cwd: goAppDir(), // the image sets no WORKDIR
       // pyroscope-go's default is 15 s; profiles arrive sooner in tests
-      PYROSCOPE_UPLOAD_RATE: '3s',
-    };
-    return launchOptions(GO_SERVICE, o, { command: binary, args: [], cwd: goAppDir(), env, timeoutMs: 30_000 });
+      env: { PYROSCOPE_UPLOAD_RATE: '3s' },
+    });
+    return launchOptions(GO_SERVICE, o, { ...start, timeoutMs: 30_000 });
   },
   // The SDK's own switch: no traces, metrics, OTLP logs or profiles (the request log still goes to stdout).
   uninstrumented(o) {

@@ -3,10 +3,10 @@
 // extension given by OTEL_JAVAAGENT_EXTENSIONS and everything else by environment variables.
 // prepare() runs Maven once per content hash of the poms and main sources and keeps the three jars in the cache.
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { parse as parseYaml } from 'yaml';
-import { launchOptions, testEnv, type AppSpec } from '../harness/app-spec.js';
+import { copyFileSync, existsSync, readdirSync } from 'node:fs';
+import { dirname, isAbsolute, join } from 'node:path';
+import { appStart, loadAppImage, type AppImage } from '../harness/app-env.js';
+import { launchOptions, type AppSpec } from '../harness/app-spec.js';
 import { cacheDir, contentHash, populateAtomically, repoRoot, run, withCacheLock } from '../harness/cache.js';
 
 export const JAVA_SERVICE = 'java-demo-app';
@@ -17,19 +17,6 @@ export const JAVA_JARS = {
   agent: 'opentelemetry-javaagent.jar',
   extension: 'pyroscope-otel.jar',
 } as const;
-
-/**
- * The agent's instrumentation settings of compose.yaml's java-demo-app service (OTEL_INSTRUMENTATION_*: which
- * instrumentations run, which methods become spans), the one place they are written: the tests start the app with
- * exactly these.
- */
-export function javaAgentSettings(): Record<string, string> {
-  const compose = parseYaml(readFileSync(join(repoRoot, 'compose.yaml'), 'utf8')) as { services: Record<string, { environment?: Record<string, unknown> }> };
-  const env = compose.services[JAVA_SERVICE]?.environment ?? {};
-  const settings = Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('OTEL_INSTRUMENTATION_')).map(([k, v]) => [k, String(v)]));
-  if (!settings.OTEL_INSTRUMENTATION_METHODS_INCLUDE) throw new Error(`compose.yaml: ${JAVA_SERVICE} sets no OTEL_INSTRUMENTATION_METHODS_INCLUDE`);
-  return settings;
-}
 
 export function javaAppDir(): string {
   return join(repoRoot, 'apps', 'java');
@@ -55,6 +42,7 @@ export function withMavenInJavaApp<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 let jarDir: string | undefined;
+let image: AppImage | undefined;
 
 /**
  * Builds apps/java (the app and the agents module) with Maven unless the cache already holds the jars for this
@@ -101,34 +89,30 @@ export const javaApp: AppSpec = {
   language: 'java',
   async prepare() {
     jarDir = await buildJavaApp();
+    image = await loadAppImage(JAVA_SERVICE);
   },
+  // The image's ENTRYPOINT, docker-entrypoint.sh (`java -jar`, the agent and extension from the image's
+  // JAVA_TOOL_OPTIONS and OTEL_JAVAAGENT_EXTENSIONS), with compose's environment (test/harness/app-env.ts).
   launch(o) {
-    if (!jarDir) throw new Error('javaApp.launch() before prepare()');
-    const env = {
-      ...testEnv(JAVA_SERVICE, o),
-      OTEL_JAVAAGENT_EXTENSIONS: join(jarDir, JAVA_JARS.extension),
-      // The extension (io.pyroscope:otel 1.0.2) reads otel.pyroscope.* through the agent's config (so OTEL_PYROSCOPE_*
-      // env vars) only for these switches; the profiler itself reads PYROSCOPE_* (env) / pyroscope.* (system props).
-      OTEL_PYROSCOPE_START_PROFILING: 'true',
-      PYROSCOPE_APPLICATION_NAME: JAVA_SERVICE,
-      PYROSCOPE_PROFILER_ALLOC: '512k',
-      ...javaAgentSettings(),
-      // the Pyroscope agent's default upload interval is 10 s
-      PYROSCOPE_UPLOAD_INTERVAL: '2s',
-    };
-    return launchOptions(JAVA_SERVICE, o, {
-      command: javaCommand(),
-      args: [`-javaagent:${join(jarDir, JAVA_JARS.agent)}`, '-jar', join(jarDir, JAVA_JARS.app)],
-      cwd: jarDir,
-      env,
-      // the agent instruments classes as Spring Boot loads them: ~10 s on an idle core, much more on a busy machine
-      timeoutMs: 180_000,
+    if (!jarDir || !image) throw new Error('javaApp.launch() before prepare()');
+    const java = javaCommand();
+    const start = appStart(image, o, {
+      paths: { '/app/docker-entrypoint.sh': join(javaAppDir(), 'docker-entrypoint.sh'), '/app': jarDir },
+      toolDirs: isAbsolute(java) ? [dirname(java)] : [],
+      env: {
+        APP_DIR: jarDir, // where the entrypoint finds the app's jar (/app in the image)
+        // the Pyroscope agent's default upload interval is 10 s
+        PYROSCOPE_UPLOAD_INTERVAL: '2s',
+      },
     });
+    // the agent instruments classes as Spring Boot loads them: ~10 s on an idle core, much more on a busy machine
+    return launchOptions(JAVA_SERVICE, o, { ...start, timeoutMs: 180_000 });
   },
-  // The same jar, without -javaagent.
+  // The same jar, without the agent (and so without its extension).
   uninstrumented(o) {
     const l = javaApp.launch(o);
-    return { ...l, args: l.args.filter((a) => !a.startsWith('-javaagent:')) };
+    const { JAVA_TOOL_OPTIONS: _agent, OTEL_JAVAAGENT_EXTENSIONS: _extension, ...env } = l.env;
+    return { ...l, env };
   },
   // One java.util.regex match of the bounded sample (10 local-part characters + the seed's domain part) takes
   // ~1-3 ms here: 500 iterations are ~1-2 s. checkEmail is a span through OTEL_INSTRUMENTATION_METHODS_INCLUDE.

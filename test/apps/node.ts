@@ -4,9 +4,10 @@
 // src/ of the app imports neither OpenTelemetry nor Pyroscope.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { SDK_WITHOUT_EXEMPLARS } from '../../src/verify/checks.js';
-import { launchOptions, testEnv, type AppSpec } from '../harness/app-spec.js';
+import { appStart, loadAppImage, type AppImage } from '../harness/app-env.js';
+import { launchOptions, type AppSpec } from '../harness/app-spec.js';
 import { contentHash, repoRoot, run } from '../harness/cache.js';
 
 export const NODE_SERVICE = 'node-demo-app';
@@ -39,26 +40,29 @@ export async function buildNodeApp(): Promise<void> {
   writeFileSync(stampFile, hash);
 }
 
+let image: AppImage | undefined;
+
 export const nodeApp: AppSpec = {
   service: NODE_SERVICE,
   language: 'node',
   async prepare() {
     await buildNodeApp();
+    image = await loadAppImage(NODE_SERVICE);
   },
+  // The image's CMD, `node --import ./dist/telemetry/bootstrap.js dist/server.js` in its WORKDIR (this Node.js
+  // first on PATH), with its ENV and compose's environment (test/harness/app-env.ts).
   launch(o) {
-    const env = {
-      ...testEnv(NODE_SERVICE, o),
-      PYROSCOPE_FLUSH_INTERVAL_MS: '3000',
-      // keep /alloc's retained memory small in tests (3 batches of 10 x 256 KiB)
-      ALLOC_CHUNKS: '10',
-    };
-    return launchOptions(NODE_SERVICE, o, {
-      command: process.execPath,
-      args: ['--import', './dist/telemetry/bootstrap.js', 'dist/server.js'],
-      cwd: nodeAppDir(),
-      env,
-      timeoutMs: 60_000,
+    if (!image) throw new Error('nodeApp.launch() before prepare()');
+    const start = appStart(image, o, {
+      paths: { '/app': nodeAppDir() },
+      toolDirs: [dirname(process.execPath)],
+      env: {
+        PYROSCOPE_FLUSH_INTERVAL_MS: '3000',
+        // keep /alloc's retained memory small in tests (3 batches of 10 x 256 KiB)
+        ALLOC_CHUNKS: '10',
+      },
     });
+    return launchOptions(NODE_SERVICE, o, { ...start, timeoutMs: 60_000 });
   },
   // `node dist/server.js`, without the bootstrap.
   uninstrumented(o) {

@@ -2,7 +2,8 @@
 // from a virtualenv built into the cache. Span profiles come from apps/python/lgtmp-pyroscope (pyroscope-io +
 // pyroscope-otel), installed into that venv; app.py itself imports neither OpenTelemetry nor Pyroscope.
 import { join } from 'node:path';
-import { launchOptions, testEnv, type AppSpec } from '../harness/app-spec.js';
+import { appStart, loadAppImage, type AppImage } from '../harness/app-env.js';
+import { launchOptions, type AppSpec } from '../harness/app-spec.js';
 import { cacheDir, contentHash, repoRoot, run } from '../harness/cache.js';
 import { ensureVenv, PIP_ENV, PIP_QUIET } from '../harness/venv.js';
 
@@ -33,39 +34,21 @@ export async function ensurePythonVenv(): Promise<string> {
 }
 
 let venvDir: string | undefined;
+let image: AppImage | undefined;
 
 export const pythonApp: AppSpec = {
   service: PYTHON_SERVICE,
   language: 'python',
   async prepare() {
     venvDir = await ensurePythonVenv();
+    image = await loadAppImage(PYTHON_SERVICE);
   },
+  // The image's CMD, exactly `opentelemetry-instrument python app.py` with the venv first on PATH, and its ENV
+  // and compose's environment (test/harness/app-env.ts).
   launch(o) {
-    if (!venvDir) throw new Error('pythonApp.launch() before prepare()');
-    const bin = join(venvDir, 'bin');
-    const env = {
-      ...testEnv(PYTHON_SERVICE, o),
-      OTEL_TRACES_EXPORTER: 'otlp',
-      OTEL_METRICS_EXPORTER: 'otlp',
-      OTEL_LOGS_EXPORTER: 'otlp',
-      // new HTTP semantic conventions: http.server.request.duration in seconds (the default is the old
-      // http.server.duration in ms)
-      OTEL_SEMCONV_STABILITY_OPT_IN: 'http',
-      // record factory puts otelTraceID/otelSpanID on log records; app.py copies them into the JSON body
-      OTEL_PYTHON_LOG_CORRELATION: 'true',
-      PYTHONUNBUFFERED: '1',
-      PYTHONDONTWRITEBYTECODE: '1',
-      PATH: `${bin}:${process.env.PATH ?? ''}`,
-      VIRTUAL_ENV: venvDir,
-    };
-    // exactly `opentelemetry-instrument python app.py`, with the venv's programs
-    return launchOptions(PYTHON_SERVICE, o, {
-      command: join(bin, 'opentelemetry-instrument'),
-      args: [join(bin, 'python'), 'app.py'],
-      cwd: pythonAppDir(),
-      env,
-      timeoutMs: 60_000,
-    });
+    if (!venvDir || !image) throw new Error('pythonApp.launch() before prepare()');
+    const start = appStart(image, o, { paths: { '/opt/venv': venvDir, '/app': pythonAppDir() } });
+    return launchOptions(PYTHON_SERVICE, o, { ...start, timeoutMs: 60_000 });
   },
   // `python app.py`, without opentelemetry-instrument.
   uninstrumented(o) {

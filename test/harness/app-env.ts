@@ -72,15 +72,18 @@ export const TEST_SETTINGS: Readonly<Record<string, string>> = {
   ALLOC_MAX_BATCHES: '3',
 };
 
-/** The settings that name another container in compose.yaml, and the tests' stand-ins for them. */
-function standIns(o: LaunchRequest): Record<string, string | undefined> {
-  return {
-    PORT: String(o.port),
-    OTEL_EXPORTER_OTLP_ENDPOINT: o.otlpUrl,
-    PYROSCOPE_SERVER_ADDRESS: o.pyroscopeUrl,
-    OTEL_PYROSCOPE_SERVER_ADDRESS: o.pyroscopeUrl,
-    NEXT_SERVICE_URL: o.nextServiceUrl,
-  };
+/**
+ * The settings that name another container in compose.yaml, and the tests' stand-ins for them: each app listens on
+ * the tests' port and sends to the receivers; the next app of the chain is the one the test names, or none.
+ * OTEL_PYROSCOPE_SERVER_ADDRESS (the seed's spelling, which the Java entrypoint maps) is replaced where it is set.
+ */
+function standIns(env: Record<string, string>, o: LaunchRequest): void {
+  env['PORT'] = String(o.port);
+  env['OTEL_EXPORTER_OTLP_ENDPOINT'] = o.otlpUrl;
+  env['PYROSCOPE_SERVER_ADDRESS'] = o.pyroscopeUrl;
+  if ('OTEL_PYROSCOPE_SERVER_ADDRESS' in env) env['OTEL_PYROSCOPE_SERVER_ADDRESS'] = o.pyroscopeUrl;
+  if (o.nextServiceUrl) env['NEXT_SERVICE_URL'] = o.nextServiceUrl;
+  else delete env['NEXT_SERVICE_URL'];
 }
 
 /** The command, arguments, folder and environment that start the app as its container would, on this machine. */
@@ -103,10 +106,7 @@ export function appStart(app: AppImage, o: LaunchRequest, local: LocalLayout): {
   const imagePath = (env['PATH'] ?? '').split(':').filter((d) => mappings.some(([, to]) => d.startsWith(to)));
   env['PATH'] = [...imagePath, ...(local.toolDirs ?? []), process.env.PATH ?? ''].join(':');
   Object.assign(env, app.compose);
-  for (const [key, value] of Object.entries(standIns(o))) {
-    if (value === undefined) delete env[key];
-    else env[key] = value;
-  }
+  standIns(env, o);
   for (const [key, value] of Object.entries(env)) {
     const host = app.composeHosts.find((h) => value.includes(`//${h}:`));
     if (host) throw new Error(`${app.service}: compose.yaml sets ${key}=${value}, an address of the ${host} container, and test/harness/app-env.ts has no stand-in for it`);

@@ -38,28 +38,6 @@ export interface AppSpec {
   noExemplars?: string;
 }
 
-/**
- * The environment every app gets in the tests: its port, the receivers as its OTLP and Pyroscope endpoints,
- * the next hop of the chain, short export intervals (the SDK defaults: spans 5 s, logs 1 s, metrics 60 s),
- * the traffic generator off and /alloc kept small. Each spec adds what its language needs.
- */
-export function testEnv(service: string, o: LaunchRequest): Record<string, string> {
-  return {
-    PORT: String(o.port),
-    OTEL_SERVICE_NAME: service,
-    OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment=lgtmp',
-    OTEL_EXPORTER_OTLP_ENDPOINT: o.otlpUrl,
-    OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
-    OTEL_BSP_SCHEDULE_DELAY: '500',
-    OTEL_BLRP_SCHEDULE_DELAY: '500',
-    OTEL_METRIC_EXPORT_INTERVAL: '2000',
-    PYROSCOPE_SERVER_ADDRESS: o.pyroscopeUrl,
-    TRAFFIC_GENERATOR: 'off',
-    ALLOC_MAX_BATCHES: '3',
-    ...(o.nextServiceUrl ? { NEXT_SERVICE_URL: o.nextServiceUrl } : {}),
-  };
-}
-
 /** The launch of an app started by `command` in `cwd`: healthy when /healthz answers; o.env wins over `env`. */
 export function launchOptions(
   service: string,
