@@ -33,6 +33,11 @@ export class RetainedMemory {
     while (this.batches.length > this.maxBatches) this.batches.shift();
   }
 
+  /** Lets go of every burst (the `leak` fault turned off). */
+  clear(): void {
+    this.batches.length = 0;
+  }
+
   get count(): number {
     return this.batches.length;
   }

@@ -6,17 +6,37 @@
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { allocateMemoryBurst, approxBatchBytes, RetainedMemory } from './alloc.js';
 import { MAX_SLOW_ITERATIONS, parseRegexMode, type AppConfig, type RegexMode } from './config.js';
+import { formatDuration } from './durations.js';
+import { burnCpu, injectLatency } from './fault-effects.js';
+import { FaultRequestError, FaultSwitches, parseFaultChange, type FaultRoute } from './faults.js';
 import { logRequest, type Logger } from './logger.js';
 import { checkEmail, runSlowWork, SLOW_SAMPLE } from './slow.js';
 
 export interface AppState {
   regexMode: RegexMode;
+  /** /alloc's staircase: at most ALLOC_MAX_BATCHES bursts. */
   retained: RetainedMemory;
+  /** What /alloc keeps while the `leak` fault is on, freed when it turns off. */
+  leaked: RetainedMemory;
+  faults: FaultSwitches;
 }
 
-export function initialState(config: AppConfig): AppState {
-  return { regexMode: config.regexMode, retained: new RetainedMemory(config.alloc.maxBatches) };
+export function initialState(config: AppConfig, logger: Logger): AppState {
+  const state: AppState = {
+    regexMode: config.regexMode,
+    retained: new RetainedMemory(config.alloc.maxBatches),
+    leaked: new RetainedMemory(Number.POSITIVE_INFINITY),
+    faults: new FaultSwitches(logger),
+  };
+  state.faults.onChange((kind, on) => {
+    if (kind === 'leak' && !on) state.leaked.clear();
+  });
+  return state;
 }
+
+/** How long /chain waits for the next service when no fault says otherwise. */
+const CHAIN_TIMEOUT_MS = 15_000;
+const MIB = 1024 * 1024;
 
 class HttpError extends Error {
   constructor(
@@ -62,26 +82,54 @@ function chainWork(): number {
 }
 
 /**
- * `?fail=true` on any route answers 500. The check runs inside the route, so the server span and the
- * http.server.request.duration point of the failure carry the route's http.route like any other answer.
+ * A work route with its faults: the `cpu` fault's burnCpu, then `?fail=true` or the `errors` fault
+ * (500), then the `latency` fault's delay, then the route's own work. The checks run inside the route,
+ * so the server span and the http.server.request.duration point carry the route's http.route like any
+ * other answer. The CPU burn comes first and synchronously, so its samples carry the request's span
+ * labels (work after an `await` may not: see the README, "Limits").
  */
-function failable(handler: RequestHandler): RequestHandler {
+function faultable(route: FaultRoute | '/healthz' | '/admin/regex', state: AppState, handler: RequestHandler): RequestHandler {
   return (req, res, next) => {
+    const cpu = state.faults.get('cpu');
+    if (cpu?.route === route) burnCpu(cpu.work);
     if (req.query['fail'] === 'true') {
       res.status(500).json({ error: 'failure requested with ?fail=true', route: req.path });
       return;
     }
+    const errors = state.faults.get('errors');
+    if (errors?.route === route && Math.random() < errors.ratio) {
+      res.status(500).json({ error: 'failure injected by the errors fault', route: req.path });
+      return;
+    }
+    const latency = state.faults.get('latency');
+    if (latency?.route === route) return injectLatency(latency.delay).then(() => handler(req, res, next));
     return handler(req, res, next);
   };
 }
 
-export function createApp(config: AppConfig, logger: Logger, state: AppState = initialState(config)): express.Express {
+type NextOutcome = { status: number } | { failure: string; timedOut: boolean };
+
+/** Calls the next service of the chain; a timeout is told apart from other failures. */
+async function callNext(url: string, timeoutMs: number): Promise<NextOutcome> {
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    await response.arrayBuffer();
+    return { status: response.status };
+  } catch (err) {
+    const timedOut = err instanceof Error && err.name === 'TimeoutError';
+    return { failure: timedOut ? `no answer within ${formatDuration(timeoutMs)}` : String(err), timedOut };
+  }
+}
+
+export function createApp(config: AppConfig, logger: Logger, state: AppState = initialState(config, logger)): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
 
-  // One request log per request, written when the response is done.
+  // One request log per request, written when the response is done. Faults whose time is up turn
+  // off here too, so an expired fault never acts on a request.
   app.use((req: Request, res: Response, next: NextFunction) => {
+    state.faults.expireDue();
     const started = process.hrtime.bigint();
     let logged = false;
     const done = (): void => {
@@ -99,15 +147,15 @@ export function createApp(config: AppConfig, logger: Logger, state: AppState = i
     next();
   });
 
-  app.get('/hello', failable((_req: Request, res: Response) => {
+  app.get('/hello', faultable('/hello', state, (_req: Request, res: Response) => {
     res.type('text/plain').send('Hello World');
   }));
 
-  app.get('/healthz', failable((_req: Request, res: Response) => {
+  app.get('/healthz', faultable('/healthz', state, (_req: Request, res: Response) => {
     res.json({ status: 'ok' });
   }));
 
-  app.get('/slow', failable((req: Request, res: Response) => {
+  app.get('/slow', faultable('/slow', state, (req: Request, res: Response) => {
     const iterations = parseIterations(singleQuery(req, 'iterations'), config.slowIterations);
     const result = runSlowWork(iterations, state.regexMode);
     res.json({
@@ -120,10 +168,14 @@ export function createApp(config: AppConfig, logger: Logger, state: AppState = i
     });
   }));
 
-  app.get('/alloc', failable((_req: Request, res: Response) => {
+  app.get('/alloc', faultable('/alloc', state, (_req: Request, res: Response) => {
     const { chunks, chunkKiB } = config.alloc;
-    state.retained.add(allocateMemoryBurst(chunks, chunkKiB));
     const batchBytes = approxBatchBytes(chunks, chunkKiB);
+    const leak = state.faults.get('leak');
+    // The leak keeps every burst, no plateau, until its cap; then /alloc stops allocating and says so.
+    const leakFull = leak !== undefined && (state.leaked.count + 1) * batchBytes > leak.cap_mib * MIB;
+    if (leak === undefined) state.retained.add(allocateMemoryBurst(chunks, chunkKiB));
+    else if (!leakFull) state.leaked.add(allocateMemoryBurst(chunks, chunkKiB));
     res.json({
       route: '/alloc',
       chunks,
@@ -133,41 +185,74 @@ export function createApp(config: AppConfig, logger: Logger, state: AppState = i
       max_batches: state.retained.max,
       retained_bytes: batchBytes * state.retained.count,
       heap_used_bytes: process.memoryUsage().heapUsed,
+      ...(leak === undefined
+        ? {}
+        : {
+            leak: {
+              retained_batches: state.leaked.count,
+              retained_bytes: batchBytes * state.leaked.count,
+              cap_mib: leak.cap_mib,
+              full: leakFull,
+              ...(leakFull ? { note: `leak cap of ${leak.cap_mib} MiB reached: this burst was not allocated` } : {}),
+            },
+          }),
     });
   }));
 
-  app.get('/chain', failable(async (_req: Request, res: Response) => {
+  app.get('/chain', faultable('/chain', state, async (_req: Request, res: Response) => {
     let next: { url: string; status: number } | null = null;
     if (config.nextServiceUrl !== undefined) {
-      const url = `${config.nextServiceUrl}/chain`;
-      let status: number;
-      try {
-        const response = await fetch(url, { signal: AbortSignal.timeout(15_000) });
-        status = response.status;
-        await response.arrayBuffer();
-      } catch (err) {
-        res.status(502).json({ error: 'next service unreachable', next: url, detail: String(err) });
+      // The dependency fault: the downstream fails (error) or is too slow for our timeout (timeout).
+      const dependency = state.faults.get('dependency');
+      const path = dependency === undefined ? '/chain' : dependency.mode === 'error' ? '/hello?fail=true' : '/slow';
+      const timeoutMs = dependency?.mode === 'timeout' ? dependency.timeout : CHAIN_TIMEOUT_MS;
+      const url = `${config.nextServiceUrl}${path}`;
+      const fault = dependency === undefined ? {} : { fault: 'dependency' };
+      const outcome = await callNext(url, timeoutMs);
+      if ('failure' in outcome) {
+        const error = outcome.timedOut ? 'next service timed out' : 'next service unreachable';
+        res.status(outcome.timedOut ? 504 : 502).json({ error, next: url, detail: outcome.failure, ...fault });
         return;
       }
-      next = { url, status };
-      if (status >= 400) {
-        res.status(502).json({ error: 'next service failed', next });
+      next = { url, status: outcome.status };
+      if (outcome.status >= 400) {
+        res.status(502).json({ error: 'next service failed', next, ...fault });
         return;
       }
     }
     res.json({ route: '/chain', service: config.serviceName, next, work: chainWork() });
   }));
 
-  app.get('/admin/regex', failable((_req: Request, res: Response) => {
+  app.get('/admin/regex', faultable('/admin/regex', state, (_req: Request, res: Response) => {
     res.json({ mode: state.regexMode });
   }));
 
-  app.post('/admin/regex', failable((req: Request, res: Response) => {
+  app.post('/admin/regex', faultable('/admin/regex', state, (req: Request, res: Response) => {
     const mode = parseRegexMode(singleQuery(req, 'mode'));
     if (mode === undefined) throw new HttpError(400, 'mode must be bad or fixed');
     state.regexMode = mode;
     res.json({ mode });
   }));
+
+  app.get('/admin/faults', (_req: Request, res: Response) => {
+    res.json({ faults: state.faults.document(), regex_mode: state.regexMode });
+  });
+
+  // The body is read as text whatever its content type (curl -d sends form encoding), then as JSON.
+  app.post('/admin/faults', express.text({ type: () => true, limit: '16kb' }), (req: Request, res: Response) => {
+    const body: unknown = req.body;
+    try {
+      state.faults.apply(parseFaultChange(typeof body === 'string' ? body : undefined, config.nextServiceUrl !== undefined));
+    } catch (err) {
+      if (err instanceof FaultRequestError) throw new HttpError(400, err.message);
+      throw err;
+    }
+    res.json({ faults: state.faults.document(), regex_mode: state.regexMode });
+  });
+
+  app.all('/admin/faults', (req: Request, res: Response) => {
+    res.set('allow', 'GET, POST').status(405).json({ error: `method ${req.method} not allowed: use GET or POST` });
+  });
 
   app.use((req: Request, res: Response) => {
     res.status(404).json({ error: 'not found', method: req.method, path: req.path });

@@ -25,8 +25,9 @@ export interface TestServer {
 export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
   const config = loadConfig({ TRAFFIC_GENERATOR: 'off', SLOW_ITERATIONS: '5', ALLOC_CHUNKS: '4', ALLOC_CHUNK_KIB: '16', ALLOC_MAX_BATCHES: '2', ...env });
   const logs = new LogCapture();
-  const state = initialState(config);
-  const app = createApp(config, createLogger(logs), state);
+  const logger = createLogger(logs);
+  const state = initialState(config, logger);
+  const app = createApp(config, logger, state);
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
@@ -38,8 +39,18 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     logs,
     close: () =>
       new Promise<void>((resolve) => {
+        state.faults.close();
         server.close(() => resolve());
         server.closeAllConnections();
       }),
   };
+}
+
+/** Waits until `condition()` holds, checking every few ms; fails naming `what` if it never did within `deadlineMs`. */
+export async function waitUntil(what: string, condition: () => boolean, deadlineMs = 5000): Promise<void> {
+  const deadline = Date.now() + deadlineMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`${what}: never happened within ${deadlineMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
 }

@@ -12,6 +12,8 @@
 // - the OpenTelemetry Node SDK with @opentelemetry/auto-instrumentations-node (http server and
 //   client, Express, undici/fetch with W3C propagation, pino log correlation and log sending,
 //   runtime metrics, plus process CPU/memory metrics), OTLP exporters for traces, metrics, logs;
+// - the app's own signals from its diagnostics channels: the fault gauge, the injected-latency span
+//   (see app-signals.ts);
 // - @pyroscope/nodejs (wall/CPU time and heap) with application name = service.name, its CPU time
 //   uploaded as process_cpu like the other apps' (see process-cpu.ts);
 // - span profiles: PyroscopeSpanProcessor + ProfilingContextManager (see that file).
@@ -29,6 +31,7 @@ import { NodeSDK } from '@opentelemetry/sdk-node';
 import { BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor, type ReadableSpan, type Span, type SpanProcessor } from '@opentelemetry/sdk-trace';
 import Pyroscope from '@pyroscope/nodejs';
 import { createAddHookMessageChannel } from 'import-in-the-middle';
+import { reportAppSignals } from './app-signals.js';
 import { installProcessCpuUpload } from './process-cpu.js';
 import { ProfilingContextManager, PyroscopeSpanProcessor } from './pyroscope-span-processor.js';
 
@@ -171,6 +174,7 @@ const sdk = new NodeSDK({
 
 try {
   sdk.start();
+  reportAppSignals(serviceName);
 } catch (err) {
   diag.error('node-demo-app bootstrap: cannot start the OpenTelemetry SDK; the app runs without telemetry', err);
 }
