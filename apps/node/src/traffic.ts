@@ -1,6 +1,6 @@
 // Built-in traffic generator (TRAFFIC_GENERATOR=on by default), so the stack has data without
 // manual curls: it calls this app's own routes over HTTP, TRAFFIC_RPS requests per second at most,
-// never more than TRAFFIC_CONCURRENCY at once, picking routes by the TRAFFIC_MIX weights.
+// never more than TRAFFIC_CONCURRENCY at once, taking routes in the proportions of the TRAFFIC_MIX weights.
 // Its requests start from no active span, so they carry no traceparent and each one is the root
 // of its own trace, as an outside client's request would be.
 
@@ -14,14 +14,24 @@ export interface TrafficGenerator {
   stop(): Promise<void>;
 }
 
-export function pickRoute(mix: TrafficRoute[], random: number): TrafficRoute {
+/**
+ * Picks routes in proportion to their weights, spread evenly and in a fixed order (smooth weighted
+ * round-robin, as nginx balances upstreams): with `slow=1,hello=20`, every 21 requests hold exactly
+ * one /slow. A random pick would leave some minutes without a rare route; this way every route of
+ * the mix, however light, shows up in every signal each cycle.
+ */
+export function routeRotation(mix: TrafficRoute[]): () => TrafficRoute {
   const total = mix.reduce((sum, r) => sum + r.weight, 0);
-  let point = random * total;
-  for (const route of mix) {
-    point -= route.weight;
-    if (point < 0) return route;
-  }
-  return mix[mix.length - 1] as TrafficRoute;
+  const credit = mix.map(() => 0);
+  return () => {
+    let best = 0;
+    mix.forEach((route, i) => {
+      credit[i]! += route.weight;
+      if (credit[i]! > credit[best]!) best = i;
+    });
+    credit[best]! -= total;
+    return mix[best]!;
+  };
 }
 
 export function startTrafficGenerator(o: {
@@ -38,9 +48,10 @@ export function startTrafficGenerator(o: {
   let stopped = false;
   let idle: (() => void) | undefined;
 
+  const nextRoute = routeRotation(o.mix);
   const tick = (): void => {
     if (stopped || inFlight >= o.concurrency) return;
-    const route = pickRoute(o.mix, Math.random());
+    const route = nextRoute();
     inFlight++;
     sent++;
     const signal = AbortSignal.any([abort.signal, AbortSignal.timeout(o.requestTimeoutMs ?? 120_000)]);

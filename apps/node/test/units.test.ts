@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { allocateMemoryBurst, RetainedMemory } from '../src/alloc.js';
 import { DEFAULT_SLOW_ITERATIONS, loadConfig, parseTrafficMix } from '../src/config.js';
 import { BAD_EMAIL_REGEX, checkEmail, FIXED_EMAIL_REGEX, runSlowWork, SEED_SAMPLE, SLOW_SAMPLE } from '../src/slow.js';
-import { pickRoute, startTrafficGenerator, TRAFFIC_USER_AGENT } from '../src/traffic.js';
+import { routeRotation, startTrafficGenerator, TRAFFIC_USER_AGENT } from '../src/traffic.js';
 import { waitUntil } from './helpers.js';
 
 describe('slow: the seed regex on V8', () => {
@@ -118,13 +118,14 @@ describe('config', () => {
 });
 
 describe('traffic generator', () => {
-  it('picks routes by weight', () => {
-    const mix = parseTrafficMix('slow=6,hello=3,alloc=1') ?? [];
-    assert.equal(pickRoute(mix, 0).name, 'slow');
-    assert.equal(pickRoute(mix, 0.59).name, 'slow');
-    assert.equal(pickRoute(mix, 0.6).name, 'hello');
-    assert.equal(pickRoute(mix, 0.95).name, 'alloc');
-    assert.equal(pickRoute(mix, 0.999999).name, 'alloc');
+  it('takes routes in the proportions of their weights, each cycle the same, the rare ones spread out', () => {
+    const next = routeRotation(parseTrafficMix('slow=2,hello=5,fail=1') ?? []);
+    const cycle = (): string => Array.from({ length: 8 }, () => next().name.charAt(0)).join('');
+    const first = cycle();
+    assert.deepEqual([...first].sort().join(''), 'fhhhhhss');
+    assert.equal(cycle(), first);
+    assert.equal(cycle(), first);
+    assert.doesNotMatch(first, /ss/, `the two /slow of a cycle are not back to back: ${first}`);
   });
 
   it('calls the app, never more than `concurrency` at once, and stops', async () => {
