@@ -74,8 +74,16 @@ describe('compose.yaml, loaded by compose-go', () => {
     }
   });
 
-  it('limits the memory of every service', () => {
+  it("limits the memory of every service, and README's memory figure is their sum", () => {
     for (const [name, service] of Object.entries(project.services)) assert.ok(Number(service.mem_limit) > 0, `${name} has no mem_limit`);
+    const sumGiB = (Object.values(project.services).reduce((sum, s) => sum + Number(s.mem_limit), 0) / 2 ** 30).toFixed(1);
+    const claims = readFileSync(join(repoRoot, 'README.md'), 'utf8')
+      .split('\n')
+      .map((text, i) => ({ line: i + 1, text }))
+      .filter((l) => l.text.includes('mem_limit'))
+      .flatMap((l) => [...l.text.matchAll(/(\d+(?:\.\d+)?) ?G(?:i?B)\b/g)].map((m) => ({ ...l, figure: m[1]! })));
+    assert.ok(claims.length > 0, 'README states the sum of the mem_limits (a line with mem_limit and a GiB figure)');
+    for (const c of claims) assert.equal(c.figure, sumGiB, `README.md:${c.line}: ${c.figure} GiB, the mem_limits of compose.yaml add up to ${sumGiB} GiB`);
   });
 
   it('builds each demo app from its folder, with a Dockerfile there', () => {
