@@ -16,6 +16,7 @@ import { repoRoot, tail } from './harness/cache.js';
 import { freePort, launchApp, waitFor, type LaunchedApp } from './harness/launcher.js';
 import { servesRoute, SPAN_KIND_SERVER, startOtlpReceiver, type OtlpReceiver, type ReceivedLog, type ReceivedSpan } from './harness/otlp-receiver.js';
 import { frameShare, hottestFrames, startProfileReceiver, type ProfileReceiver, type ProfileSample } from './harness/profile-receiver.js';
+import { recordedProfileTypes } from './harness/recorded-profile-types.js';
 import type { PrometheusPeer } from './harness/prometheus.js';
 
 const CHAIN_ORDER = CHAIN.map((name) => findService(name)!.language!);
@@ -266,6 +267,16 @@ for (const spec of apps) {
         return samples.some((s) => s.value > 0 && s.stack.some((f) => spec.alloc.appFrame.test(f)));
       }, 120_000, 1000);
     }, 4 * 60_000);
+
+    // The receiver names each upload as Pyroscope would (test/harness/profile-receiver.ts); this holds that copy to
+    // what the real server did with the same app's uploads.
+    check('every profile type id the receiver gave this app\'s uploads is one the real Pyroscope filed them under', async () => {
+      const recorded = recordedProfileTypes(spec.service);
+      const named = [...new Set(prof!.profiles().filter((p) => p.service === spec.service).map((p) => p.profileTypeId))].sort();
+      assert.ok(named.includes(SPAN_PROFILE_TYPE), `no ${SPAN_PROFILE_TYPE} upload: ${prof!.summary()}`);
+      assert.deepEqual(named.filter((id) => !recorded.ids.includes(id)), [],
+        `named by the receiver but not by Pyroscope ${recorded.version} for ${spec.service} (its ids: ${recorded.ids.join(', ')}); ${prof!.summary()}`);
+    });
   });
 }
 

@@ -6,7 +6,9 @@
 // pprof is decoded with pprof-format; JFR with the JDK (tools/jfr-decode). Labels as Pyroscope sees them:
 // `profile_id` is also exposed as `span_id` (Pyroscope renames it on ingest). Each profile also carries the
 // profile type id Pyroscope 2.2.1 files it under (name:sampleType:unit:periodType:periodUnit), the id that
-// Grafana's tracesToProfiles.profileTypeId must match.
+// Grafana's tracesToProfiles.profileTypeId must match. The naming follows grafana/pyroscope at v2.2.1 (each rule
+// cites its file); test/apps.test.ts checks every id it gives the four apps' uploads against the ids the real
+// Pyroscope 2.2.1 filed the same apps' uploads under (test/fixtures/recorded/pyroscope/apps-series-*.json).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { Profile } from 'pprof-format';
@@ -54,40 +56,75 @@ function withSpanId(labels: Record<string, string>): Record<string, string> {
   return labels;
 }
 
+/** Display names by sample type, as an /ingest upload's `sample_type_config` part gives them. */
+export type SampleTypeDisplayNames = Record<string, string | undefined>;
+
 /**
- * The profile name Pyroscope's /ingest gives a pprof from its sample types (pkg/og/convert/pprof):
- * `wall` if one is wall, else after the first that names CPU, allocations, mutex, block or goroutines
- * (pyroscope-go's sample_type_config display names for its mutex/block profiles are not applied).
+ * The display names Pyroscope uses when an upload sends no sample_type_config: DefaultSampleTypeMapping of
+ * pkg/og/storage/tree/pprof.go (grafana/pyroscope v2.2.1).
  */
-function ingestProfileName(sampleTypes: string[]): string {
+const DEFAULT_DISPLAY_NAMES: SampleTypeDisplayNames = { samples: 'cpu', goroutine: 'goroutines', contentions: 'mutex_count', delay: 'mutex_duration' };
+
+/**
+ * The profile name Pyroscope's /ingest gives a pprof (RawProfile.metricName in pkg/og/convert/pprof/profile.go,
+ * v2.2.1): `wall` if a sample type is wall; else, taking each sample type by its display name, the first that names
+ * CPU, allocations, mutex, block or goroutines; else the last display name.
+ */
+function ingestProfileName(sampleTypes: string[], displayNames: SampleTypeDisplayNames = DEFAULT_DISPLAY_NAMES): string {
   if (sampleTypes.includes('wall')) return 'wall';
-  for (const st of sampleTypes) {
+  let st = '';
+  for (const type of sampleTypes) {
+    st = displayNames[type] || type;
     if (st.includes('cpu')) return 'process_cpu';
     if (st.includes('alloc_') || st.includes('inuse_') || st === 'space' || st === 'objects') return 'memory';
     if (st.includes('mutex_')) return 'mutex';
     if (st.includes('block_')) return 'block';
     if (st.includes('goroutines')) return 'goroutines';
   }
-  return sampleTypes.at(-1) ?? '';
+  return st;
 }
 
-/** Name and period of the profiles Pyroscope's JFR parser (grafana/jfr-parser) makes, by sample type. */
-function jfrProfileType(sampleType: string): { name: string; period: string } {
-  if (sampleType === 'cpu') return { name: 'process_cpu', period: 'cpu:nanoseconds' };
-  if (sampleType === 'wall') return { name: 'wall', period: 'wall:nanoseconds' };
-  if (sampleType.startsWith('alloc_')) return { name: 'memory', period: 'space:bytes' };
-  return { name: '?', period: '?:?' }; // lock, live-object and malloc samples: no test looks at them
+/**
+ * Pyroscope's default relabeling of every series (defaultRelabelRules in pkg/validation/relabeling.go, v2.2.1):
+ * pyroscope-go's `godeltaprof_` prefix is dropped, and a `wall` profile's `cpu` sample type is `process_cpu`.
+ */
+function relabeledName(name: string, sampleType: string): string {
+  const unprefixed = name.replace(/^godeltaprof_/, '');
+  return unprefixed === 'wall' && sampleType === 'cpu' ? 'process_cpu' : unprefixed;
+}
+
+/**
+ * The profile type id of a JFR sample type as tools/jfr-decode names them: Pyroscope v2.2.1 turns JFR into pprof
+ * with grafana/jfr-parser's pprof package (pkg/og/convert/jfr/profile.go); its profileBuilderForSampleType
+ * (pprof/pprof.go, read at jfr-parser v0.14.0) names each event kind's profile, sample types and period.
+ */
+function jfrProfileTypeId(sampleType: string, unit: string): string {
+  const [name, type, period] = ((): [string, string, string] => {
+    if (sampleType === 'cpu') return ['process_cpu', 'cpu', 'cpu:nanoseconds'];
+    if (sampleType === 'wall') return ['wall', 'wall', 'wall:nanoseconds'];
+    if (/^alloc_(in_new_tlab|outside_tlab|sample)_/.test(sampleType)) return ['memory', sampleType, 'space:bytes'];
+    if (sampleType === 'contentions' || sampleType === 'delay') return ['mutex', sampleType, 'mutex:count']; // jdk.JavaMonitorEnter
+    if (sampleType.startsWith('block_')) return ['block', sampleType.slice('block_'.length), 'block:count']; // jdk.ThreadPark
+    if (sampleType === 'live') return ['memory', 'live', 'objects:count'];
+    if (sampleType.startsWith('malloc_')) return ['memory', sampleType, ':']; // jfr-parser sets no period type
+    throw new Error(`a JFR sample type Pyroscope's JFR parser has no profile for: ${sampleType}`);
+  })();
+  return `${name}:${type}:${unit}:${period}`;
 }
 
 /**
  * Decode a (possibly gzip'd) pprof into one ReceivedProfile per sample type. `name`: the profile name
- * (`__name__` of a push); by default the one Pyroscope's /ingest derives from the sample types.
+ * (`__name__` of a push); by default the one Pyroscope's /ingest derives from the sample types and the upload's
+ * display names.
  */
-export function decodePprof(raw: Buffer, base: { service: string; labels: Record<string, string>; wire: ReceivedProfile['wire']; name?: string }): ReceivedProfile[] {
+export function decodePprof(
+  raw: Buffer,
+  base: { service: string; labels: Record<string, string>; wire: ReceivedProfile['wire']; name?: string; displayNames?: SampleTypeDisplayNames },
+): ReceivedProfile[] {
   const p = Profile.decode(maybeGunzip(raw));
   const strings = p.stringTable.strings;
   const s = (i: number | bigint | undefined): string => (i === undefined ? '' : strings[Number(i)] ?? '');
-  const name = base.name ?? ingestProfileName(p.sampleType.map((st) => s(st.type)));
+  const name = base.name ?? ingestProfileName(p.sampleType.map((st) => s(st.type)), base.displayNames);
   const period = `${s(p.periodType?.type)}:${s(p.periodType?.unit)}`;
   const funcs = new Map<string, string>();
   for (const f of p.function) {
@@ -114,7 +151,7 @@ export function decodePprof(raw: Buffer, base: { service: string; labels: Record
     service: base.service,
     labels: base.labels,
     sampleType: s(st.type),
-    profileTypeId: `${name}:${s(st.type)}:${s(st.unit)}:${period}`,
+    profileTypeId: `${relabeledName(name, s(st.type))}:${s(st.type)}:${s(st.unit)}:${period}`,
     wire: base.wire,
     samples: samples
       .filter((x) => (x.values[idx] ?? 0) !== 0)
@@ -192,6 +229,7 @@ export async function startProfileReceiver(): Promise<ProfileReceiver> {
     const ctype = rec.contentType;
     let main: Buffer = body;
     let labelsPart: Buffer | undefined;
+    let displayNames: SampleTypeDisplayNames | undefined;
     if (ctype.startsWith('multipart/form-data')) {
       const boundary = /boundary="?([^";]+)"?/i.exec(req.headers['content-type'] ?? '')?.[1];
       if (!boundary) throw new Error('multipart body without boundary');
@@ -201,6 +239,13 @@ export async function startProfileReceiver(): Promise<ProfileReceiver> {
       if (!part) throw new Error(`multipart body without a profile/jfr part (parts: ${parts.map((p) => p.name).join(', ')})`);
       main = part.data;
       labelsPart = pick('labels')?.data;
+      // pyroscope-go sends its own display names (e.g. mutex_count/block_count for the same `contentions`), which
+      // replace Pyroscope's defaults whole (RawProfile.getSampleTypes, pkg/og/convert/pprof/profile.go)
+      const config = pick('sample_type_config')?.data;
+      if (config) {
+        const parsed = JSON.parse(config.toString('utf8')) as Record<string, { 'display-name'?: string } | null>;
+        displayNames = Object.fromEntries(Object.entries(parsed).map(([type, c]) => [type, c?.['display-name']]));
+      }
       if (part.name === 'jfr' && format !== 'jfr') throw new Error('jfr part without format=jfr');
     }
     const allLabels = { ...labels, service_name: service };
@@ -209,18 +254,15 @@ export async function startProfileReceiver(): Promise<ProfileReceiver> {
       const decoded = await jfr.decode(maybeGunzip(main), labelsPart ? maybeGunzip(labelsPart) : undefined);
       const rate = Number(q.get('sampleRate') ?? '0');
       const period = rate > 0 ? Math.round(1e9 / rate) : 0;
-      return decoded.profiles.map((p) => {
-        const type = jfrProfileType(p.sampleType);
-        return {
-          service, labels: allLabels, sampleType: p.sampleType, wire: 'ingest-jfr' as const,
-          profileTypeId: `${type.name}:${p.sampleType}:${p.unit}:${type.period}`,
-          samples: p.samples.map((x) => ({ stack: x.stack, value: p.perSample ? x.value * period : x.value, labels: withSpanId(x.labels) })),
-        };
-      });
+      return decoded.profiles.map((p) => ({
+        service, labels: allLabels, sampleType: p.sampleType, wire: 'ingest-jfr' as const,
+        profileTypeId: jfrProfileTypeId(p.sampleType, p.unit),
+        samples: p.samples.map((x) => ({ stack: x.stack, value: p.perSample ? x.value * period : x.value, labels: withSpanId(x.labels) })),
+      }));
     }
     if (format !== '' && format !== 'pprof') throw new Error(`unsupported ingest format ${JSON.stringify(format)}`);
     rec.wire = 'ingest-pprof';
-    return decodePprof(main, { service, labels: allLabels, wire: 'ingest-pprof' });
+    return decodePprof(main, { service, labels: allLabels, wire: 'ingest-pprof', ...(displayNames ? { displayNames } : {}) });
   };
 
   const push = async (body: Buffer, rec: ProfileRequest): Promise<ReceivedProfile[]> => {
@@ -239,9 +281,7 @@ export async function startProfileReceiver(): Promise<ProfileReceiver> {
       const service = labels.service_name ?? labels['service.name'] ?? labels.__name__ ?? '';
       for (const smp of series.samples ?? []) {
         if (!smp.rawProfile || smp.rawProfile.length === 0) continue;
-        // Pyroscope's default ingest relabeling strips pyroscope-go's godeltaprof_ prefix.
-        const name = (labels.__name__ ?? '').replace(/^godeltaprof_/, '');
-        out.push(...decodePprof(Buffer.from(smp.rawProfile), { service, labels, wire: 'push', name }));
+        out.push(...decodePprof(Buffer.from(smp.rawProfile), { service, labels, wire: 'push', name: labels.__name__ ?? '' }));
       }
     }
     return out;
