@@ -318,6 +318,17 @@ def test_parse_traffic_mix() -> None:
             demo.parse_traffic_mix(bad)
 
 
+def test_default_traffic_shows_every_signal_each_minute() -> None:
+    """At 1 rps, each minute's 60 picks hold every route of the default mix, spread over it, 3 % failures."""
+    picks = demo.weighted_round_robin(demo.parse_traffic_mix(demo.DEFAULT_TRAFFIC_MIX))
+    for _ in range(3):
+        minute = [next(picks) for _ in range(60)]
+        counts = {path: minute.count(path) for path in set(minute)}
+        assert counts == {"/hello": 54, "/slow": 2, "/alloc": 2, "/hello?fail=true": 2}
+        slow = [i for i, path in enumerate(minute) if path == "/slow"]
+        assert slow[1] - slow[0] >= 20  # spread, not back to back
+
+
 def test_traffic_generator_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     """Against the real app on a real port: requests flow, never more than `concurrency` at once."""
     in_flight = 0
