@@ -316,7 +316,8 @@ class Fault:
         return {**{k: self.shown(k) for k in self.settings}, "expires_at": expires}
 
     def describe(self) -> str:
-        return " ".join(f"{k}={self.shown(k)}" for k in self.settings)
+        """The settings part of the [FAULT] line: "route=/hello ratio=0.5"."""
+        return " ".join(f"{k}={self.shown(k):g}" if k == "ratio" else f"{k}={self.shown(k)}" for k in self.settings)
 
 
 def parse_fault_request(body: Any, has_next: bool) -> tuple[str, Fault | None]:

@@ -87,14 +87,18 @@ def test_on_with_defaults_then_off(client, caplog: pytest.LogCaptureFixture) -> 
         ({"fault": "latency", "route": "/slow", "delay": "1500ms", "for": 90}, {"route": "/slow", "delay": "1500ms"}),
         ({"fault": "leak", "cap_mib": 64, "for": "1h"}, {"cap_mib": 64}),
         ({"fault": "cpu", "route": "/alloc", "work": 1, "for": "5m"}, {"route": "/alloc", "work": "1s"}),
-        ({"fault": "errors", "route": "/chain", "ratio": 1, "on": True, "for": "1m30s"}, {"route": "/chain", "ratio": 1.0}),
+        ({"fault": "errors", "route": "/chain", "ratio": 1, "on": True, "for": "1m30s"}, {"route": "/chain", "ratio": 1}),
     ],
 )
-def test_settings_are_reported(client, body: dict, shown: dict) -> None:
+def test_settings_are_reported(client, caplog: pytest.LogCaptureFixture, body: dict, shown: dict) -> None:
+    caplog.set_level(logging.INFO, logger=demo.fault_log.name)
     r = post(client, body)
     assert r.status_code == 200, r.get_json()
     got = r.get_json()["faults"][body["fault"]]
     assert {k: v for k, v in got.items() if k != "expires_at"} == shown
+    (line,) = fault_logs(caplog)
+    settings = " ".join(f"{k}={v}" for k, v in shown.items())
+    assert line["msg"] == f"[FAULT] {body['fault']} on {settings} for={demo.format_duration(demo.parse_duration('for', body['for']))}"
 
 
 @pytest.mark.parametrize(
