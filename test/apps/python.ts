@@ -1,6 +1,6 @@
 // python-demo-app (apps/python): Flask, started as the seed starts it, `opentelemetry-instrument python app.py`,
 // from a virtualenv built into the cache. Span profiles come from apps/python/lgtmp-pyroscope (pyroscope-io +
-// pyroscope-otel), installed into that venv; app.py itself imports neither OpenTelemetry nor Pyroscope.
+// pyroscope-otel), installed into that venv; app.py itself imports no SDK and no profiler (only the OpenTelemetry API).
 import { join } from 'node:path';
 import { appStart, loadAppImage, type AppImage } from '../harness/app-env.js';
 import { launchOptions, type AppSpec } from '../harness/app-spec.js';
