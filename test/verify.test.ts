@@ -177,6 +177,27 @@ describe('verify on the recorded responses', () => {
     assert.deepEqual(json.results.map((r) => r.check), ['traces', 'logs->trace', 'trace->profile']);
   });
 
+  it('--services lists every service the stack has seen, and where (Tempo, Loki, Mimir\'s target_info, Pyroscope)', async () => {
+    const cli = join(repoRoot, 'dist', 'src', 'cli.js');
+    const args = ['verify', '--direct', '--services', '--now', String(RECORDED_END_SEC), '--loki-url', stack.urls.lokiUrl, '--tempo-url', stack.urls.tempoUrl, '--prometheus-url', stack.urls.prometheusUrl, '--pyroscope-url', stack.urls.pyroscopeUrl];
+    const { stdout } = await promisify(execFile)(process.execPath, [cli, ...args]);
+    const rows = stdout.trim().split('\n').map((l) => l.split(/\s+/));
+    assert.deepEqual(rows[0], ['SERVICE', 'TEMPO', 'LOKI', 'MIMIR', 'PYROSCOPE']);
+    const row = (svc: string) => rows.find((r) => r[0] === svc)?.slice(1);
+    assert.deepEqual(row('demo-app'), ['yes', 'yes', 'yes', 'yes']);
+    for (const svc of ['java-demo-app', 'python-demo-app', 'node-demo-app']) assert.deepEqual(row(svc), ['yes', 'yes', 'yes', '-'], svc);
+    assert.deepEqual(row('pyrotest'), ['-', '-', '-', 'yes'], 'a profiler-only service is listed too');
+    // a backend that does not answer is named, and the exit status says so
+    const closed = `http://127.0.0.1:${await freePort()}`;
+    const down = await promisify(execFile)(process.execPath, [cli, ...args.map((a) => (a === stack.urls.pyroscopeUrl ? closed : a))]).then(
+      () => assert.fail('expected exit 1'),
+      (e: { code: number; stdout: string }) => e,
+    );
+    assert.equal(down.code, 1);
+    assert.match(down.stdout, /^pyroscope not asked: Pyroscope not reachable at http:\/\/127\.0\.0\.1:\d+\/querier\.v1\.QuerierService\/LabelValues: ECONNREFUSED$/m);
+    await assert.rejects(promisify(execFile)(process.execPath, [cli, 'verify', '--services', '--service', 'demo-app']), (e: { code: number; stderr: string }) => e.code === 2 && /--services lists the services; it takes no --service or --check/.test(e.stderr));
+  });
+
   it('--wait retries what does not pass, then gives up with the same verdict', async () => {
     let retries = 0;
     const t0 = Date.now();

@@ -5,6 +5,7 @@ import { endpointFlags, endpointOptions, parseTime } from '../verify/config.js';
 import { UnreachableError } from '../verify/http.js';
 import { renderJson, renderTable, summarize, wrap } from '../verify/report.js';
 import { CHECK_NAMES, createContext, verify, type VerifyOptions } from '../verify/run.js';
+import { renderSeenServices, seenServices } from '../verify/services.js';
 
 export const summary = 'prove every Logs/Traces/Metrics/Profiles correlation on live data (table, --json, --wait)';
 
@@ -24,6 +25,8 @@ Options:
                          from stack/grafana/provisioning/datasources/datasources.yaml
   --service <name>       only this service (repeatable, or comma separated):
                          ${helpList(SERVICES)}
+  --services             list every service the stack has seen in the window (Tempo, Loki, Mimir,
+                         Pyroscope) instead of checking
   --check <name>         only this check (repeatable, or comma separated; quote names with >):
                          ${helpList(CHECK_NAMES.map(shellCheck))}
   --since <duration>     look back this far: 90s, 5m, 1h or a number of seconds (default 30m)
@@ -48,6 +51,7 @@ export const command = {
   options: {
     ...endpointOptions,
     service: { type: 'string', multiple: true },
+    services: { type: 'boolean' },
     check: { type: 'string', multiple: true },
     since: { type: 'string' },
     wait: { type: 'string' },
@@ -68,7 +72,7 @@ export function checkedEndpointFlags(values: Parameters<typeof endpointFlags>[0]
   return flags;
 }
 
-export function parseVerifyArgs(argv: string[]): { opts: VerifyOptions; json: boolean } {
+export function parseVerifyArgs(argv: string[]): { opts: VerifyOptions; json: boolean; listServices: boolean } {
   const { values } = parseFlags(command, argv);
   const list = (v: string[] | undefined) => (v ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
   const checks = list(values.check).map((c) => choiceValue('--check', c, CHECK_NAMES, 'check'));
@@ -81,8 +85,10 @@ export function parseVerifyArgs(argv: string[]): { opts: VerifyOptions; json: bo
       throw new UsageError(`--now "${values.now}" is not a time: use unix seconds or an ISO 8601 date`);
     }
   }
+  if (values.services && (services.length > 0 || checks.length > 0)) throw new UsageError('--services lists the services; it takes no --service or --check');
   return {
     json: values.json ?? false,
+    listServices: values.services ?? false,
     opts: {
       ...checkedEndpointFlags(values),
       services,
@@ -99,11 +105,20 @@ export function parseVerifyArgs(argv: string[]): { opts: VerifyOptions; json: bo
 export async function run(argv: string[]): Promise<number> {
   const parsed = parseOrExit(command, argv, () => parseVerifyArgs(argv));
   if (typeof parsed === 'number') return parsed;
-  const { opts, json } = parsed;
+  const { opts, json, listServices } = parsed;
   let setup: Awaited<ReturnType<typeof createContext>> | undefined;
   try {
     setup = await createContext(opts);
+    if (listServices) {
+      const seen = await seenServices(setup.ctx);
+      process.stdout.write((json ? JSON.stringify(seen, null, 2) : renderSeenServices(seen)) + '\n');
+      return seen.unanswered.length === 0 ? 0 : 1;
+    }
   } catch (err) {
+    if (listServices && err instanceof UnreachableError) {
+      process.stderr.write(`lgtmp verify --services: ${err.message}: is the stack up (lgtmp up)? --direct asks the backends\n`);
+      return 1;
+    }
     // Grafana down: verify() retries (--wait) or reports every check unreachable
     if (!(err instanceof UnreachableError)) {
       const msg = err instanceof Error ? err.message : String(err);

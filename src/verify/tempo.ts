@@ -90,6 +90,14 @@ export class TempoClient {
     }));
   }
 
+  /** The values of a tag (e.g. resource.service.name) in spans of the range. */
+  async tagValues(tag: string, startMs: number, endMs: number): Promise<string[]> {
+    const res = await requestJson<{ tagValues?: Array<{ value?: string }> }>(this.backend, this.base, `/api/v2/search/tag/${encodeURIComponent(tag)}/values`, {
+      params: { start: Math.floor(startMs / 1000), end: Math.ceil(endMs / 1000) },
+    });
+    return (res.tagValues ?? []).map((v) => v.value ?? '').filter(Boolean);
+  }
+
   /**
    * The trace, or undefined when Tempo does not know it (200 with an empty trace, or 404). With a
    * range, Tempo searches only the blocks that overlap it (its live store answers regardless).
