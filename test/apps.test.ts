@@ -10,11 +10,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parse as parseYaml } from 'yaml';
 import { CHAIN, findService } from '../src/facts.js';
 import { allApps, selectedApps } from './apps/index.js';
-import { SPAN_PROFILE_TYPE, type AppSpec } from './harness/app-spec.js';
+import { SPAN_PROFILE_TYPE, testEnv, type AppSpec } from './harness/app-spec.js';
+import { FAULT_KINDS, faultsRequest, getFaults, groupRssMiB, postFault, setFault, type FaultKind } from './harness/fault-client.js';
 import { startAppWithPeers, type AppWithPeers } from './harness/app-with-peers.js';
 import { repoRoot, tail } from './harness/cache.js';
 import { freePort, launchApp, waitFor, type LaunchedApp } from './harness/launcher.js';
-import { servesRoute, SPAN_KIND_SERVER, startOtlpReceiver, type OtlpReceiver, type ReceivedLog, type ReceivedSpan } from './harness/otlp-receiver.js';
+import { servesRoute, SPAN_KIND_CLIENT, SPAN_KIND_SERVER, startOtlpReceiver, type OtlpReceiver, type ReceivedLog, type ReceivedSpan } from './harness/otlp-receiver.js';
 import { frameShare, hottestFrames, startProfileReceiver, type ProfileReceiver, type ProfileSample } from './harness/profile-receiver.js';
 import { recordedProfileTypes } from './harness/recorded-profile-types.js';
 import type { PrometheusPeer } from './harness/prometheus.js';
@@ -105,8 +106,12 @@ for (const spec of apps) {
     };
     const mySpans = (): ReceivedSpan[] => otlp!.spans().filter((s) => s.resource['service.name'] === spec.service);
 
+    // The dependency fault needs a next service: a second instance of the same app, started on this port by that
+    // check only (so no other check pays for it).
+    let nextPort = 0;
     before(async () => {
-      peers = await startAppWithPeers(spec);
+      nextPort = await freePort();
+      peers = await startAppWithPeers(spec, undefined, `http://127.0.0.1:${nextPort}`);
       ({ prom, otlp, profiles: prof, app, base } = peers);
     }, { timeout: 25 * 60_000 });
 
@@ -277,6 +282,191 @@ for (const spec of apps) {
       assert.deepEqual(named.filter((id) => !recorded.ids.includes(id)), [],
         `named by the receiver but not by Pyroscope ${recorded.version} for ${spec.service} (its ids: ${recorded.ids.join(', ')}); ${prof!.summary()}`);
     });
+
+    // The fault switches (docs/fault-switches.md): each fault's promised signal arrives, and stops when it is off.
+    const faultLogs = (kind: FaultKind, state: 'on' | 'off'): { log: ReceivedLog; body: Record<string, unknown> }[] =>
+      otlp!.logs().map((log) => ({ log, body: logBody(log) ?? {} }))
+        .filter(({ log, body }) => log.resource['service.name'] === spec.service && body.fault === kind && body.state === state);
+    const waitFaultLog = async (kind: FaultKind, state: 'on' | 'off', reason = 'request'): Promise<void> => {
+      const msg = state === 'on' ? new RegExp(`^\\[FAULT\\] ${kind} on .*for=\\S+$`) : new RegExp(`^\\[FAULT\\] ${kind} off \\(${reason}\\)$`);
+      const { body } = await waitFor(`the [FAULT] ${kind} ${state} log line`, () => faultLogs(kind, state).find(({ body: b }) => msg.test(String(b.msg))), 60_000);
+      assert.equal(body.level, 'warn', JSON.stringify(body));
+    };
+    const gaugeIs = (kind: FaultKind, value: 0 | 1): Promise<unknown> =>
+      waitFor(`lgtmp_fault_active{job="${spec.service}",fault="${kind}"} = ${value} in Prometheus`, async () => {
+        const r = await prom!.query(`lgtmp_fault_active{job="${spec.service}",fault="${kind}"}`);
+        return r.length === 1 && Number(r[0]!.value[1]) === value;
+      }, 60_000, 1000);
+    const serverSpansSince = (route: string, t0: bigint): ReceivedSpan[] =>
+      mySpans().filter((s) => s.kind === SPAN_KIND_SERVER && servesRoute(s, route) && s.startTimeUnixNano >= t0);
+    const allocBatches = Number(testEnv(spec.service, { port: 0, otlpUrl: '', pyroscopeUrl: '' }).ALLOC_MAX_BATCHES);
+
+    check('fault switches: GET /admin/faults lists every kind, POST answers the same document, bad input is a 400 that changes nothing', async () => {
+      const initial = await getFaults(base);
+      assert.deepEqual(Object.keys(initial.faults).sort(), [...FAULT_KINDS].sort(), JSON.stringify(initial));
+      for (const k of FAULT_KINDS) assert.equal(initial.faults[k], null, `${k} is off at start`);
+      assert.ok(['bad', 'fixed'].includes(initial.regex_mode), `regex_mode ${initial.regex_mode}`);
+
+      const t0 = Date.now();
+      const on = await setFault(base, { fault: 'errors', route: '/alloc', ratio: 0.5, for: '10m' });
+      const errors = on.faults.errors!;
+      assert.equal(errors.route, '/alloc');
+      assert.equal(errors.ratio, 0.5);
+      const expires = Date.parse(String(errors.expires_at));
+      assert.match(String(errors.expires_at), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/, 'expires_at is RFC 3339 UTC');
+      assert.ok(expires >= t0 + 9 * 60_000 && expires <= Date.now() + 10 * 60_000 + 1000, `expires_at ${String(errors.expires_at)} is 10 minutes on`);
+      for (const k of FAULT_KINDS.filter((x) => x !== 'errors')) assert.equal(on.faults[k], null, `${k} stays off`);
+      assert.deepEqual(await getFaults(base), on, 'GET answers what POST answered');
+
+      const bad: unknown[] = [
+        'not json', '[]', {}, { fault: 'nope' }, { fault: 'errors', bogus: 1 }, { fault: 'errors', ratio: 0 }, { fault: 'errors', ratio: 1.5 },
+        { fault: 'errors', route: '/no-such-route' }, { fault: 'errors', for: '2h' }, { fault: 'errors', for: 'soon' },
+        { fault: 'latency', delay: '31s' }, { fault: 'leak', cap_mib: 0 }, { fault: 'leak', cap_mib: 1025 }, { fault: 'cpu', work: '3s' },
+        { fault: 'dependency', mode: 'sometimes' },
+      ];
+      for (const body of bad) {
+        const r = await postFault(base, body);
+        assert.equal(r.status, 400, `${JSON.stringify(body)}: ${r.status} ${r.text}`);
+        const error = (r.json as { error?: unknown } | undefined)?.error;
+        assert.ok(typeof error === 'string' && error.length > 0 && !error.includes('\n'), `${JSON.stringify(body)}: one-line error, got ${r.text}`);
+      }
+      assert.deepEqual(await getFaults(base), on, 'bad input changed nothing');
+      assert.equal((await faultsRequest(base, 'PUT')).status, 405, 'PUT /admin/faults');
+
+      const off = await setFault(base, { fault: 'errors', on: false });
+      assert.equal(off.faults.errors, null);
+      assert.equal((await get(base, '/alloc')).status, 200, '/alloc serves again');
+    });
+
+    check('errors fault: 500s with an error span, an [ERROR] log line of that trace, 5xx on the duration histogram; the gauge and [FAULT] lines; gone when off', async () => {
+      const t0 = nowNs();
+      await setFault(base, { fault: 'errors', route: '/alloc', ratio: 1 });
+      await waitFaultLog('errors', 'on');
+      await gaugeIs('errors', 1);
+      for (let i = 0; i < 3; i++) assert.equal((await get(base, '/alloc')).status, 500, '/alloc under errors ratio 1');
+      const span = await waitFor('a 500 /alloc server span', () => serverSpansSince('/alloc', t0).find((s) => Number(statusCode(s)) === 500), 60_000);
+      assert.equal(span.status.code, 2, 'STATUS_CODE_ERROR');
+      const log = await waitFor('the [ERROR] log line of that span', () => otlp!.logs().find((l) => l.traceId === span.traceId && /^\[ERROR\] /.test(String(logBody(l)?.msg))), 60_000);
+      assert.equal(logBody(log)!.level, 'error');
+      assert.equal(logBody(log)!.trace_id, span.traceId);
+      assert.equal(logBody(log)!.route, '/alloc');
+      await waitFor('http_server_request_duration_seconds_count{http_route="/alloc",http_response_status_code="500"} in Prometheus', async () =>
+        (await prom!.query(`http_server_request_duration_seconds_count{job="${spec.service}",http_route="/alloc",http_response_status_code="500"}`)).some((x) => Number(x.value[1]) > 0), 60_000, 1000);
+
+      await setFault(base, { fault: 'errors', on: false });
+      await waitFaultLog('errors', 'off');
+      const t1 = nowNs();
+      for (let i = 0; i < 3; i++) assert.equal((await get(base, '/alloc')).status, 200, '/alloc after the errors fault is off');
+      const after = await waitFor('3 /alloc server spans after off', () => { const s = serverSpansSince('/alloc', t1); return s.length >= 3 ? s : undefined; }, 60_000);
+      assert.deepEqual(after.map((s) => [Number(statusCode(s)), s.status.code]), after.map(() => [200, 0]), 'no error span after off');
+      await gaugeIs('errors', 0);
+    });
+
+    check('latency fault: the route\'s server span gets an injected_latency child of the delay; none when off', async () => {
+      const t0 = nowNs();
+      await setFault(base, { fault: 'latency', route: '/hello', delay: '1s' });
+      await gaugeIs('latency', 1);
+      assert.equal((await get(base, '/hello')).status, 200);
+      const server = await waitFor('the /hello server span', () => serverSpansSince('/hello', t0)[0], 60_000);
+      const child = await waitFor('its injected_latency child', () => otlp!.spans().find((s) => s.traceId === server.traceId && s.name === 'injected_latency'), 30_000);
+      assert.equal(child.parentSpanId, server.spanId, 'injected_latency is a child of the route\'s server span');
+      assert.ok(child.durationMs >= 950, `injected_latency lasted ${child.durationMs} ms for a 1 s delay`);
+
+      await setFault(base, { fault: 'latency', on: false });
+      await waitFaultLog('latency', 'off');
+      const t1 = nowNs();
+      assert.equal((await get(base, '/hello')).status, 200);
+      const plain = await waitFor('a /hello server span after off', () => serverSpansSince('/hello', t1)[0], 60_000);
+      assert.deepEqual(otlp!.spans().filter((s) => s.traceId === plain.traceId && s.name === 'injected_latency'), [], 'no injected_latency after off');
+      await gaugeIs('latency', 0);
+    });
+
+    check(`cpu fault: the burn function is a frame of the route span's ${SPAN_PROFILE_TYPE} profile; no new burn samples once off`, async (t) => {
+      const burn = /burn_?cpu/i;
+      const t0 = nowNs();
+      await setFault(base, { fault: 'cpu', route: '/hello', work: '500ms' });
+      await gaugeIs('cpu', 1);
+      for (let i = 0; i < 3; i++) assert.equal((await get(base, '/hello')).status, 200);
+      const spans = await waitFor('3 /hello server spans', () => { const s = serverSpansSince('/hello', t0); return s.length >= 3 ? s : undefined; }, 60_000);
+      const samples = await waitFor(`${SPAN_PROFILE_TYPE} samples with a burn frame under a /hello span`, () => {
+        const s = spans.flatMap((sp) => prof!.spanSamples(spec.service, SPAN_PROFILE_TYPE, sp.spanId));
+        return s.some((x) => x.value > 0 && x.stack.some((f) => burn.test(f))) ? s : undefined;
+      }, 120_000, 1000);
+      t.diagnostic(`${spec.service}: burn share of the /hello spans' samples ${frameShare(samples, burn).toFixed(2)}; hottest ${JSON.stringify(hottestFrames(samples, 3))}`);
+      assert.ok(frameShare(samples, burn) >= 0.5, `the burn frame carries most of the spans' samples: ${JSON.stringify(hottestFrames(samples, 5))}`);
+
+      await setFault(base, { fault: 'cpu', on: false });
+      await waitFaultLog('cpu', 'off');
+      await gaugeIs('cpu', 0);
+      // Profiles in flight may still hold burn samples from before: count after two more uploads, then after two more.
+      const cpuProfiles = () => prof!.profiles().filter((p) => p.service === spec.service && p.profileTypeId === SPAN_PROFILE_TYPE);
+      const burnTotal = (): number => cpuProfiles().flatMap((p) => p.samples).filter((x) => x.stack.some((f) => burn.test(f))).reduce((a, x) => a + x.value, 0);
+      const uploadsAfter = async (n: number): Promise<void> => { const c = cpuProfiles().length; await waitFor(`${n} more ${SPAN_PROFILE_TYPE} uploads`, () => cpuProfiles().length >= c + n, 120_000, 500); };
+      await uploadsAfter(2);
+      const settled = burnTotal();
+      for (let i = 0; i < 3; i++) assert.equal((await get(base, '/hello')).status, 200);
+      await uploadsAfter(2);
+      assert.equal(burnTotal(), settled, 'no burn samples after the cpu fault is off');
+    }, 6 * 60_000);
+
+    check('dependency fault: /chain answers 502 (error) and 504 (timeout) with a client span in error; /chain is whole again when off', async () => {
+      const next = await launchApp(spec.launch({ port: nextPort, otlpUrl: otlp!.url, pyroscopeUrl: prof!.url }));
+      try {
+        const nextBase = `http://127.0.0.1:${nextPort}`;
+        const clientSpan = async (t0: bigint, status: number): Promise<ReceivedSpan> => {
+          const server = await waitFor(`a /chain server span answering ${status}`, () => serverSpansSince('/chain', t0).find((s) => Number(statusCode(s)) === status), 60_000);
+          return waitFor('the client span of its call to the next service', () => otlp!.spans().find((s) => s.traceId === server.traceId && s.kind === SPAN_KIND_CLIENT && s.parentSpanId !== '' && s.resource['service.name'] === spec.service), 60_000);
+        };
+        for (const [mode, status, extra] of [['error', 502, {}], ['timeout', 504, { timeout: '300ms' }]] as const) {
+          if (mode === 'timeout') await setFault(nextBase, { fault: 'latency', route: '/slow', delay: '5s' }); // the next service's /slow outlasts the timeout
+          const t0 = nowNs();
+          await setFault(base, { fault: 'dependency', mode, ...extra });
+          await gaugeIs('dependency', 1);
+          const r = await get(base, '/chain');
+          assert.equal(r.status, status, `${mode}: ${r.text}`);
+          const client = await clientSpan(t0, status);
+          assert.equal(client.status.code, 2, `${mode}: the client span records the error (${JSON.stringify(client.status)})`);
+        }
+        await setFault(base, { fault: 'dependency', on: false });
+        await waitFaultLog('dependency', 'off');
+        await gaugeIs('dependency', 0);
+        const t1 = nowNs();
+        const r = await get(base, '/chain');
+        assert.equal(r.status, 200, `after off: ${r.text}`);
+        const client = await clientSpan(t1, 200);
+        assert.notEqual(client.status.code, 2, 'the client span is not in error after off');
+      } finally {
+        await next.stop();
+      }
+    }, 6 * 60_000);
+
+    check('leak fault: resident memory grows past the /alloc plateau up to cap_mib; no more growth once off', async (t) => {
+      const rss = (): number => groupRssMiB(app!.pid);
+      for (let i = 0; i <= allocBatches; i++) assert.equal((await get(base, '/alloc')).status, 200);
+      const plateau = rss();
+      await setFault(base, { fault: 'leak', cap_mib: 256 });
+      await gaugeIs('leak', 1);
+      for (let i = 0; i < 6; i++) assert.equal((await get(base, '/alloc')).status, 200);
+      const leaked = rss();
+      t.diagnostic(`${spec.service}: RSS ${plateau.toFixed(0)} MiB at the /alloc plateau, ${leaked.toFixed(0)} MiB after 6 /alloc under leak cap_mib=256`);
+      assert.ok(leaked >= plateau + 150, `RSS grew from ${plateau.toFixed(0)} to ${leaked.toFixed(0)} MiB only`);
+
+      await setFault(base, { fault: 'leak', on: false });
+      await waitFaultLog('leak', 'off');
+      await gaugeIs('leak', 0);
+      for (let i = 0; i <= allocBatches; i++) assert.equal((await get(base, '/alloc')).status, 200);
+      const after = rss();
+      t.diagnostic(`${spec.service}: RSS ${after.toFixed(0)} MiB after ${allocBatches + 1} more /alloc with the leak off`);
+      assert.ok(after <= leaked + 100, `RSS kept growing after off: ${leaked.toFixed(0)} -> ${after.toFixed(0)} MiB`);
+    }, 6 * 60_000);
+
+    check('a fault turns itself off when its for ends: [FAULT] ... off (expired), null in GET, gauge 0', async () => {
+      await setFault(base, { fault: 'latency', route: '/slow', delay: '1s', for: '3s' });
+      await gaugeIs('latency', 1);
+      await waitFaultLog('latency', 'off', 'expired');
+      assert.equal((await getFaults(base)).faults.latency, null);
+      await gaugeIs('latency', 0);
+    });
   });
 }
 
@@ -316,6 +506,46 @@ for (const spec of apps) {
       }
       t.diagnostic(`${spec.service}: ${rounds} rounds, slowest /hello ${maxHello.toFixed(0)} ms with unreachable endpoints`);
       assert.deepEqual(slowHello, [], '/hello answered in under 1 s every time (no blocking on exporters)');
+    }));
+
+    it('the dependency fault needs a next service: without NEXT_SERVICE_URL it is a 400 that changes nothing', { timeout: 60_000 }, () => withDiagnostics(diag, async () => {
+      const before = await getFaults(base);
+      const r = await postFault(base, { fault: 'dependency' });
+      assert.equal(r.status, 400, r.text);
+      assert.equal(typeof (r.json as { error?: unknown } | undefined)?.error, 'string', r.text);
+      assert.deepEqual(await getFaults(base), before);
+    }));
+  });
+}
+
+for (const spec of apps) {
+  describe(`${spec.language} app (${spec.service}) with its traffic generator on`, { timeout: 15 * 60_000 }, () => {
+    let otlp: OtlpReceiver | undefined;
+    let prof: ProfileReceiver | undefined;
+    let app: LaunchedApp | undefined;
+    const diag = (): string => [otlp?.summary() ?? 'no OTLP receiver', `--- ${spec.service} output (tail) ---\n${app ? tail(app.output(), 6000) : '(not started)'}`].join('\n');
+    before(async () => {
+      await spec.prepare();
+      otlp = await startOtlpReceiver();
+      prof = await startProfileReceiver();
+      // Only /slow, one at a time: the generator's own requests are all this app serves.
+      app = await launchApp(spec.launch({
+        port: await freePort(), otlpUrl: otlp.url, pyroscopeUrl: prof.url,
+        env: { TRAFFIC_GENERATOR: 'on', TRAFFIC_MIX: 'slow=1', TRAFFIC_RPS: '1', TRAFFIC_CONCURRENCY: '1' },
+      }));
+    }, { timeout: 15 * 60_000 });
+    after(async () => {
+      await app?.stop();
+      await otlp?.close();
+      await prof?.close();
+    });
+
+    it('a generated /slow trace starts at the app\'s SERVER span with http.route=/slow, as a real caller\'s does', { timeout: 5 * 60_000 }, () => withDiagnostics(diag, async () => {
+      const server = await waitFor('a generated /slow server span', () => otlp!.spans().find((s) => s.resource['service.name'] === spec.service && s.kind === SPAN_KIND_SERVER && servesRoute(s, '/slow')), 120_000, 500);
+      const root = await waitFor(`the root span of trace ${server.traceId}`, () => otlp!.spans().find((s) => s.traceId === server.traceId && s.parentSpanId === ''), 60_000, 500);
+      assert.equal(root.kind, SPAN_KIND_SERVER, `the root is ${root.name} of kind ${root.kind}, not the SERVER span ${server.name}`);
+      assert.equal(root.attributes['http.route'], '/slow', `root ${root.name}: http.route`);
+      assert.equal(root.spanId, server.spanId);
     }));
   });
 }

@@ -17,8 +17,11 @@ export interface AppWithPeers {
   close(): Promise<void>;
 }
 
-/** Starts Prometheus, the receivers and the app (env: extra environment for the app, winning over the spec's). */
-export async function startAppWithPeers(spec: AppSpec, env?: Record<string, string>): Promise<AppWithPeers> {
+/**
+ * Starts Prometheus, the receivers and the app (env: extra environment for the app, winning over the spec's;
+ * nextServiceUrl: its NEXT_SERVICE_URL).
+ */
+export async function startAppWithPeers(spec: AppSpec, env?: Record<string, string>, nextServiceUrl?: string): Promise<AppWithPeers> {
   await spec.prepare();
   // Newest first: on failure, and in close(), what was started is stopped in reverse order, the app first.
   const stops: (() => Promise<void>)[] = [];
@@ -33,7 +36,7 @@ export async function startAppWithPeers(spec: AppSpec, env?: Record<string, stri
     const profiles = await startProfileReceiver();
     stops.unshift(() => profiles.close());
     const port = await freePort();
-    const app = await launchApp(spec.launch({ port, otlpUrl: otlp.url, pyroscopeUrl: profiles.url, ...(env ? { env } : {}) }));
+    const app = await launchApp(spec.launch({ port, otlpUrl: otlp.url, pyroscopeUrl: profiles.url, ...(env ? { env } : {}), ...(nextServiceUrl ? { nextServiceUrl } : {}) }));
     stops.unshift(() => app.stop());
     return { app, prom, otlp, profiles, base: `http://127.0.0.1:${port}`, close };
   } catch (e) {

@@ -12,8 +12,9 @@ export interface ReceivedSpan {
   attributes: Record<string, unknown>; resource: Record<string, unknown>; scope: string;
   status: { code: number; message: string };
 }
-/** opentelemetry.proto.trace.v1.Span.SpanKind SERVER. */
+/** opentelemetry.proto.trace.v1.Span.SpanKind SERVER and CLIENT. */
 export const SPAN_KIND_SERVER = 2;
+export const SPAN_KIND_CLIENT = 3;
 
 /** The route a server span served, from the stable or older HTTP semantic conventions, or its name. */
 export function spanRoute(s: ReceivedSpan): string {
