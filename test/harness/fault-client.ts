@@ -1,10 +1,7 @@
 // The fault switches of docs/fault-switches.md as the app tests drive them: GET/POST /admin/faults, and the
 // resident memory of an app's whole process group (the leak fault's evidence, whatever the runtime).
 import { readdirSync, readFileSync } from 'node:fs';
-
-/** The five kinds, in the contract's order. */
-export const FAULT_KINDS = ['errors', 'latency', 'leak', 'cpu', 'dependency'] as const;
-export type FaultKind = (typeof FAULT_KINDS)[number];
+import type { FaultKind } from '../../src/facts.js';
 
 export interface FaultsDoc { faults: Record<FaultKind, Record<string, unknown> | null>; regex_mode: string }
 export interface FaultReply { status: number; text: string; json: unknown }
