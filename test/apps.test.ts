@@ -10,7 +10,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parse as parseYaml } from 'yaml';
 import { CHAIN, FAULT_KINDS, findService, metrics, type FaultKind } from '../src/facts.js';
 import { allApps, selectedApps } from './apps/index.js';
-import { SPAN_PROFILE_TYPE, testEnv, type AppSpec } from './harness/app-spec.js';
+import { SPAN_PROFILE_TYPE, type AppSpec } from './harness/app-spec.js';
+import { TEST_SETTINGS } from './harness/app-env.js';
 import { faultsRequest, getFaults, groupRssMiB, postFault, setFault } from './harness/fault-client.js';
 import { startAppWithPeers, type AppWithPeers } from './harness/app-with-peers.js';
 import { repoRoot, tail } from './harness/cache.js';
@@ -299,7 +300,7 @@ for (const spec of apps) {
       }, 60_000, 1000);
     const serverSpansSince = (route: string, t0: bigint): ReceivedSpan[] =>
       mySpans().filter((s) => s.kind === SPAN_KIND_SERVER && servesRoute(s, route) && s.startTimeUnixNano >= t0);
-    const allocBatches = Number(testEnv(spec.service, { port: 0, otlpUrl: '', pyroscopeUrl: '' }).ALLOC_MAX_BATCHES);
+    const allocBatches = Number(TEST_SETTINGS['ALLOC_MAX_BATCHES']);
 
     check('fault switches: GET /admin/faults lists every kind, POST answers the same document, bad input is a 400 that changes nothing', async () => {
       const initial = await getFaults(base);
