@@ -25,10 +25,10 @@ public class DemoSettings {
 
     /**
      * The default traffic: about one request a second (TRAFFIC_RPS), mostly the cheap /hello, one /slow and one
-     * /alloc in 20, and 5 % failures so the error views have data. One /slow (SLOW_ITERATIONS) is ~1.3 CPU-seconds
-     * of regex work, so this mix keeps the app with its agent near a tenth of a core (apps/java/README.md, "Load").
+     * /alloc in 25, and 4 % failures so the error views have data. One /slow (SLOW_ITERATIONS) is ~1.3 CPU-seconds
+     * of regex work, so this mix keeps the app with its agent under a tenth of a core (apps/java/README.md, "Load").
      */
-    static final String DEFAULT_TRAFFIC_MIX = "slow=1,hello=17,alloc=1,fail=1";
+    static final String DEFAULT_TRAFFIC_MIX = "slow=1,hello=22,alloc=1,fail=1";
     static final int DEFAULT_SLOW_ITERATIONS = 1500;
 
     private final int port;
@@ -100,7 +100,7 @@ public class DemoSettings {
         return def;
     }
 
-    /** Parses {@code slow=1,hello=17,alloc=1,fail=1}; unknown routes and bad weights are skipped (none left: the default). */
+    /** Parses {@code slow=1,hello=22,alloc=1,fail=1}; unknown routes and bad weights are skipped (none left: the default). */
     static Map<String, Integer> parseMix(String raw) {
         Map<String, Integer> mix = new LinkedHashMap<>();
         for (String part : raw.split(",")) {
