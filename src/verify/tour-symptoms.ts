@@ -25,7 +25,6 @@ import {
   traceSearch,
   type StepFn,
   type TourStep,
-  type Walk,
 } from './tour-steps.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -322,4 +321,3 @@ export const SYMPTOMS: Record<TourName, Symptom> = {
   },
 };
 
-export type { Walk };
