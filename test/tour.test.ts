@@ -4,11 +4,13 @@
 // the table of symptoms and the command line. The Prometheus side of every tour, with the real
 // apps' fault switches on and off, is in tour-peer.test.ts.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
 
 import { parseTourArgs } from '../src/commands/tour.js';
 import { repoRoot } from '../src/project.js';
@@ -17,6 +19,7 @@ import { PROFILE_UPLOAD_MS, tellStory } from '../src/verify/tour.js';
 import { errorSpans, logLines, replayClock, traceOfLine, traceSearch, type Walk } from '../src/verify/tour-steps.js';
 import { SYMPTOMS, TOUR_NAMES } from '../src/verify/tour-symptoms.js';
 import { logql } from '../dashboards/queries.js';
+import { freePort } from './harness/launcher.js';
 import { fixtureIds, loadFixtures, RECORDED_END_SEC, serveFixtureStack, type FixtureStack } from './verify/fixture-server.js';
 
 const NOW_MS = RECORDED_END_SEC * 1000;
@@ -222,6 +225,24 @@ describe('the table of tours and the command line', () => {
       const m = re.exec(read(file));
       assert.ok(m, `${file}: ${re}`);
       assert.equal(PROFILE_UPLOAD_MS[svc], Number(m[1]) * 1000, svc);
+    }
+  });
+
+  it('the CLI prints each step as it happens and exits 1 when the app does not answer its switch; --json gives the same report', async () => {
+    const stack = await serveFixtureStack();
+    try {
+      const closed = `http://127.0.0.1:${await freePort()}`;
+      const cli = join(repoRoot, 'dist', 'src', 'cli.js');
+      const args = ['tour', 'errors', '--direct', '--app-url', `demo-app=${closed}`, '--loki-url', stack.urls.lokiUrl, '--tempo-url', stack.urls.tempoUrl, '--prometheus-url', stack.urls.prometheusUrl, '--pyroscope-url', stack.urls.pyroscopeUrl];
+      const fail = (e: unknown) => e as { code: number; stdout: string };
+      const text = await promisify(execFile)(process.execPath, [cli, ...args]).then(() => assert.fail('expected exit 1'), fail);
+      assert.equal(text.code, 1);
+      assert.match(text.stdout, /^lgtmp tour errors: why do requests fail\? \(demo-app; the seed's map: Loki \+ Tempo\)\n\n1\. The switch: errors route=\/hello ratio=0\.5 in demo-app {2}\[not shown\]\n {3}demo-app not reachable at http:\/\/127\.0\.0\.1:\d+ /);
+      const json = await promisify(execFile)(process.execPath, [cli, ...args, '--json']).then(() => assert.fail('expected exit 1'), fail);
+      const report = JSON.parse(json.stdout) as { tour: string; service: string; ok: boolean; steps: Array<{ title: string; ok: boolean }> };
+      assert.deepEqual([report.tour, report.service, report.ok, report.steps.length, report.steps[0]!.ok], ['errors', 'demo-app', false, 1, false]);
+    } finally {
+      await stack.close();
     }
   });
 
