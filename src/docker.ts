@@ -10,9 +10,12 @@ export interface CommandResult {
 
 const dockerDownload = 'https://docs.docker.com/engine/install/ (Linux) or Docker Desktop (macOS, Windows)';
 
-/** Every compose call names the project's one file and its .env, whatever the working directory. */
-export function composeArgs(...args: string[]): string[] {
-  return ['compose', '--project-directory', repoRoot, '-f', composeFile, '--env-file', envFile, ...args];
+/**
+ * Every compose call names the project's file (then the user's `up --with` files) and its .env,
+ * whatever the working directory.
+ */
+export function composeArgs(args: string[], withFiles: readonly string[] = []): string[] {
+  return ['compose', '--project-directory', repoRoot, '-f', composeFile, ...withFiles.flatMap((f) => ['-f', f]), '--env-file', envFile, ...args];
 }
 
 function missingDocker(): UserError {
@@ -70,12 +73,13 @@ export function parsePs(stdout: string): ContainerState[] {
 }
 
 export async function composePs(): Promise<ContainerState[]> {
-  const result = await docker(composeArgs('ps', '--all', '--format', 'json'));
+  // the project's containers, those of `up --with` services included (Compose lists orphans too)
+  const result = await docker(composeArgs(['ps', '--all', '--format', 'json']));
   if (result.code !== 0) throw new UserError(`docker compose ps failed: ${result.stderr.trim()}`);
   return parsePs(result.stdout);
 }
 
-export async function composeLogsTail(service: string, lines: number): Promise<string> {
-  const result = await docker(composeArgs('logs', '--no-color', '--tail', String(lines), service));
+export async function composeLogsTail(service: string, lines: number, withFiles: readonly string[] = []): Promise<string> {
+  const result = await docker(composeArgs(['logs', '--no-color', '--tail', String(lines), service], withFiles));
   return (result.stdout + result.stderr).trimEnd();
 }

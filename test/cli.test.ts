@@ -1,7 +1,7 @@
 // The CLI against a stand-in `docker` (Docker cannot run on our machines): the error paths the user
 // can hit before and during `up`, that nothing is started when it must not be, and every verb's
 // answer to --help, an unknown flag and each kind of bad value.
-import { describe, it, after } from 'node:test';
+import { describe, it, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
@@ -13,6 +13,7 @@ import { services } from '../src/facts.js';
 import { repoRoot, readEnv } from '../src/project.js';
 import { parsePs } from '../src/docker.js';
 import { freePort } from './harness/launcher.js';
+import { goTool } from './harness/go-tool.js';
 
 const cli = join(repoRoot, 'dist/src/cli.js');
 const standIn = join(repoRoot, 'test/stand-in');
@@ -41,7 +42,7 @@ function binDir(opts: { docker: boolean; composeV1?: boolean }): string {
 
 function runCli(
   args: string[],
-  o: { scenario?: object; docker?: boolean; composeV1?: boolean; envFile?: string; whenUp?: (cli: ChildProcess) => unknown } = {},
+  o: { scenario?: object; docker?: boolean; composeV1?: boolean; envFile?: string; whenUp?: (cli: ChildProcess) => unknown; composeValidate?: string } = {},
 ): Promise<Run> {
   const log = join(mkdtempSync(join(tmpdir(), 'lgtmp-calls-')), 'calls.jsonl');
   const env: Record<string, string> = {
@@ -50,6 +51,7 @@ function runCli(
     STAND_IN_DOCKER_LOG: log,
   };
   if (o.envFile) env.LGTMP_ENV_FILE = o.envFile;
+  if (o.composeValidate) env.STAND_IN_COMPOSE_VALIDATE = o.composeValidate;
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [cli, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -206,6 +208,69 @@ describe('lgtmp up: starting', () => {
   });
 });
 
+describe('lgtmp up --with: your own compose services on the stack', () => {
+  const allRunning = running(services.map((s) => s.name));
+  let servers: Server[] = [];
+  let composeValidate = '';
+  const dir = mkdtempSync(join(tmpdir(), 'lgtmp-with-'));
+  const file = (name: string, text: string) => {
+    writeFileSync(join(dir, name), text);
+    return join(dir, name);
+  };
+  const yours = file('yours.yaml', 'services:\n  my-app:\n    image: busybox\n    environment:\n      OTEL_EXPORTER_OTLP_ENDPOINT: http://alloy:4318\n    depends_on: [alloy]\n');
+  before(async () => (composeValidate = await goTool('compose-validate')));
+  after(() => servers.forEach((s) => s.close()));
+
+  it('starts the stack and your services as one Compose project, and waits for them too', async () => {
+    const envFile = await envOnFreePorts();
+    const r = await runCli(['up', '--with', yours, '--timeout', '60'], {
+      scenario: { engine: 'ok', compose: 'v2', ps: [], psAfterUp: [...allRunning, ...running(['my-app'])] },
+      envFile,
+      composeValidate,
+      whenUp: async () => (servers = servers.concat(await answerReadiness(envFile))),
+    });
+    assert.equal(r.code, 0, r.out);
+    const config = r.calls.findIndex((c) => c.includes('config'));
+    const up = r.calls.findIndex((c) => c.includes('up'));
+    assert.ok(config >= 0 && config < up, 'compose validated the files before anything started');
+    const files = r.calls[up]!.flatMap((a, i, all) => (all[i - 1] === '-f' ? [a] : []));
+    assert.deepEqual(files.slice(1), [yours], 'your file after ours, in one project');
+    assert.match(r.out, /✔ my-app +ready after \d+\.\ds/);
+  });
+
+  it('refuses a file Compose cannot load, with its loader error, and starts nothing', async () => {
+    const broken = file('broken.yaml', 'services:\n  my-app:\n    image: busybox\n    ports: [bad\n');
+    const r = await runCli(['up', '--with', broken], { scenario: { engine: 'ok', compose: 'v2', ps: [] }, composeValidate });
+    assert.equal(r.code, 1, r.out);
+    assert.match(r.out, new RegExp(`Docker Compose refused the --with file\\(s\\) ${broken}: failed to parse ${broken}: yaml: .*did not find expected ',' or ']'\\. Nothing was started\\.`));
+    assert.equal(composeUp(r.calls), false);
+    const unknownKey = file('unknown-key.yaml', 'services:\n  my-app:\n    imagee: busybox\n');
+    const r2 = await runCli(['up', '--with', unknownKey], { scenario: { engine: 'ok', compose: 'v2', ps: [] }, composeValidate });
+    assert.equal(r2.code, 1, r2.out);
+    assert.match(r2.out, /services\.my-app.*imagee/);
+    assert.equal(composeUp(r2.calls), false);
+  });
+
+  it('refuses a service that takes the name of one of ours, and starts nothing', async () => {
+    const clash = file('clash.yaml', 'services:\n  grafana:\n    image: busybox\n');
+    const r = await runCli(['up', '--with', clash], { scenario: { engine: 'ok', compose: 'v2', ps: [] }, composeValidate });
+    assert.equal(r.code, 1, r.out);
+    assert.match(r.out, new RegExp(`${clash}: service "grafana" has the name of one of lgtmp's own services.*Nothing was started`));
+    assert.equal(composeUp(r.calls), false);
+  });
+
+  it('status shows your services after ours; down removes them with the stack', async () => {
+    const envFile = await envOnFreePorts();
+    servers = servers.concat(await answerReadiness(envFile));
+    const ps = [...allRunning, { Service: 'my-app', State: 'running', Health: 'starting', ExitCode: 0 }];
+    const r = await runCli(['status'], { scenario: { engine: 'ok', compose: 'v2', ps }, envFile });
+    assert.equal(r.code, 1, 'my-app is still starting');
+    assert.match(r.out, /my-app +running +starting +up --with +- +no/);
+    const down = await runCli(['down'], { scenario: { engine: 'ok', compose: 'v2' } });
+    assert.ok(down.calls.find((c) => c.includes('down'))?.includes('--remove-orphans'), 'Compose removes the containers of services not in our file');
+  });
+});
+
 describe('lgtmp down, status, logs', () => {
   let servers: Server[] = [];
   after(() => servers.forEach((s) => s.close()));
@@ -258,6 +323,7 @@ describe('every verb answers --help, an unknown flag and a bad value the same wa
     [['up', '--timeout', '5d'], /--timeout "5d" is not a duration/],
     [['up', '--timeout'], /--timeout needs a value: --timeout <duration>/],
     [['up', '--no-build=yes'], /--no-build takes no value/],
+    [['up', '--with', 'no-such-compose.yaml'], /--with "no-such-compose\.yaml" is not a file: use the path of a compose file/],
     [['down', '--purge=yes'], /--purge takes no value/],
     [['status', 'all'], /unexpected argument "all" \(lgtmp status takes flags only: --json, --help\)/],
     [['open', 'grafana'], /unexpected argument "grafana"/],

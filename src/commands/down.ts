@@ -9,8 +9,8 @@ export const command = {
   verb: 'down',
   help: `Usage: lgtmp down [options]
 
-Stops and removes the stack's containers. Logs, traces, metrics, profiles and Grafana's data stay
-in named volumes for the next start unless --purge.
+Stops and removes the stack's containers, those started with \`up --with\` included. Logs, traces,
+metrics, profiles and Grafana's data stay in named volumes for the next start unless --purge.
 
 Options:
   --purge     also delete the data volumes
@@ -23,7 +23,7 @@ export async function run(argv: string[]): Promise<number> {
   const args = parseOrExit(command, argv, () => ({ purge: parseFlags(command, argv).values.purge ?? false }));
   if (typeof args === 'number') return args;
   await checkDocker();
-  const code = await dockerAttached(composeArgs('down', '--remove-orphans', ...(args.purge ? ['--volumes'] : [])));
+  const code = await dockerAttached(composeArgs(['down', '--remove-orphans', ...(args.purge ? ['--volumes'] : [])]));
   if (code !== 0) throw new UserError(`docker compose down failed (exit ${code}); its output is above.`);
   console.log(args.purge ? 'Stopped; logs, traces, metrics, profiles and Grafana data were deleted.' : 'Stopped. Data is kept for the next `npm start` (`npm run lgtmp -- down --purge` deletes it).');
   return 0;

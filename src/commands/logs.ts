@@ -38,5 +38,5 @@ export function parseLogsArgs(argv: string[]): { service: string; follow: boolea
 export async function run(argv: string[]): Promise<number> {
   const args = parseOrExit(command, argv, () => parseLogsArgs(argv));
   if (typeof args === 'number') return args;
-  return dockerAttached(composeArgs('logs', '--tail', String(args.tail), ...(args.follow ? ['--follow'] : []), args.service));
+  return dockerAttached(composeArgs(['logs', '--tail', String(args.tail), ...(args.follow ? ['--follow'] : []), args.service]));
 }

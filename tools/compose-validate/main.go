@@ -1,9 +1,10 @@
-// compose-validate loads a compose file the way Docker Compose does (compose-spec's
-// compose-go: schema validation, .env interpolation, normalisation) and prints the
-// resolved project as JSON, or the loader's error with exit code 1.
+// compose-validate loads compose files the way Docker Compose does (compose-spec's
+// compose-go: schema validation, .env interpolation, merging of several -f files,
+// normalisation) and prints the resolved project as JSON, or the loader's error with
+// exit code 1.
 //
-// Only the .env beside the compose file is used for interpolation, never this process's
-// environment, so the result is the same on every machine.
+// Only the .env beside the first compose file is used for interpolation, never this
+// process's environment, so the result is the same on every machine.
 package main
 
 import (
@@ -16,17 +17,21 @@ import (
 )
 
 func main() {
-	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: compose-validate <compose.yaml>")
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: compose-validate <compose.yaml> [more compose files, merged in order]")
 		os.Exit(2)
 	}
-	file, err := filepath.Abs(os.Args[1])
-	if err != nil {
-		fail(err)
+	files := make([]string, 0, len(os.Args)-1)
+	for _, arg := range os.Args[1:] {
+		file, err := filepath.Abs(arg)
+		if err != nil {
+			fail(err)
+		}
+		files = append(files, file)
 	}
 	options, err := cli.NewProjectOptions(
-		[]string{file},
-		cli.WithWorkingDirectory(filepath.Dir(file)),
+		files,
+		cli.WithWorkingDirectory(filepath.Dir(files[0])),
 		cli.WithEnvFiles(),
 		cli.WithDotEnv,
 		cli.WithResolvedPaths(true),
