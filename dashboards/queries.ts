@@ -238,7 +238,7 @@ export const profileTypeMenu: ReadonlyArray<{ what: string; value: string; apps:
 
 /** The faults annotation: 1 while a fault switch is on (docs/fault-switches.md), per app and kind. */
 export const faultsAnnotation = {
-  expr: 'lgtmp_fault_active == 1',
+  expr: `${metrics.faultActive} == 1`,
   titleFormat: 'fault {{fault}} on in {{job}}',
   tagKeys: 'job,fault',
   step: '30s',
