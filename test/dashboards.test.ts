@@ -35,6 +35,7 @@ import {
   traceql,
 } from '../dashboards/queries.js';
 import { goApp } from './apps/go.js';
+import { apps, CHAIN, SEED_SERVICE } from '../src/facts.js';
 import { repoRoot } from './harness/cache.js';
 import { startAppWithPeers, type AppWithPeers } from './harness/app-with-peers.js';
 import { waitFor } from './harness/launcher.js';
@@ -412,7 +413,7 @@ describe('LogQL, TraceQL and Pyroscope queries (recorded responses of the real L
       const svc = /service_name="([^"]+)"/.exec((f.request.body as { matchers: string[] }).matchers[0]!)![1]!;
       sent.set(svc, new Set(f.response.labelsSet.map((l) => l.labels.find((x) => x.name === '__profile_type__')!.value)));
     }
-    assert.deepEqual([...sent.keys()].sort(), ['demo-app', 'java-demo-app', 'node-demo-app', 'python-demo-app']);
+    assert.deepEqual([...sent.keys()].sort(), apps.map((a) => a.name).sort());
     // each entry: the apps it names are exactly those that send that id
     for (const o of profileTypeMenu) {
       const senders = [...sent].filter(([, ids]) => ids.has(o.value)).map(([svc]) => svc).sort();
@@ -546,7 +547,9 @@ describe('PromQL of every panel on a real Prometheus 3 (Go demo-app + recorded T
     for (const metric of serviceMapMetrics.always) for (const expr of serviceMapPromql(metric)) await assertSeries(`service map ${metric}`, expr);
     const edges = await prom!.query(substitute(serviceMapPromql('traces_service_graph_request_total')[0]!));
     const pairs = edges.map((e) => `${e.metric.client}->${e.metric.server}`).sort();
-    assert.deepEqual(pairs, ['demo-app->java-demo-app', 'java-demo-app->python-demo-app', 'node-demo-app->demo-app', 'user->demo-app', 'user->node-demo-app']);
+    // the /chain edges, and Tempo's `user` node in front of the two services the recording's traffic called directly
+    const chain = CHAIN.slice(0, -1).map((client, i) => `${client}->${CHAIN[i + 1]}`);
+    assert.deepEqual(pairs, [...chain, `user->${SEED_SERVICE}`, `user->${CHAIN[0]}`].sort());
   });
 
   it('every latency panel with exemplars has exemplars to show (trace_id from the app, traceID in Tempo\'s shape)', async () => {
