@@ -67,7 +67,7 @@ export const goApp: AppSpec = {
       paths: { '/usr/local/bin/demo-app': binary },
       cwd: goAppDir(), // the image sets no WORKDIR
       // pyroscope-go's default is 15 s; profiles arrive sooner in tests
-      env: { PYROSCOPE_UPLOAD_RATE: '3s' },
+      testSettings: { PYROSCOPE_UPLOAD_RATE: '3s' },
     });
     return launchOptions(GO_SERVICE, o, { ...start, timeoutMs: 30_000 });
   },

@@ -99,11 +99,9 @@ export const javaApp: AppSpec = {
     const start = appStart(image, o, {
       paths: { '/app/docker-entrypoint.sh': join(javaAppDir(), 'docker-entrypoint.sh'), '/app': jarDir },
       toolDirs: isAbsolute(java) ? [dirname(java)] : [],
-      env: {
-        APP_DIR: jarDir, // where the entrypoint finds the app's jar (/app in the image)
-        // the Pyroscope agent's default upload interval is 10 s
-        PYROSCOPE_UPLOAD_INTERVAL: '2s',
-      },
+      env: { APP_DIR: jarDir }, // where the entrypoint finds the app's jar (/app in the image)
+      // the Pyroscope agent's default upload interval is 10 s
+      testSettings: { PYROSCOPE_UPLOAD_INTERVAL: '2s' },
     });
     // the agent instruments classes as Spring Boot loads them: ~10 s on an idle core, much more on a busy machine
     return launchOptions(JAVA_SERVICE, o, { ...start, timeoutMs: 180_000 });

@@ -56,7 +56,7 @@ export const nodeApp: AppSpec = {
     const start = appStart(image, o, {
       paths: { '/app': nodeAppDir() },
       toolDirs: [dirname(process.execPath)],
-      env: {
+      testSettings: {
         PYROSCOPE_FLUSH_INTERVAL_MS: '3000',
         // keep /alloc's retained memory small in tests (3 batches of 10 x 256 KiB)
         ALLOC_CHUNKS: '10',

@@ -1,9 +1,13 @@
 // Benchmark of the four demo apps, instrumented (as users run them) and uninstrumented (the same app without
 // agent, instrument command, bootstrap or SDK): time to healthy, /hello latency, one /slow, and resident memory
-// after /alloc bursts. Telemetry goes to the in-process receivers. Prints figures; asserts nothing.
+// after /alloc bursts. Telemetry goes to the in-process receivers. Each app runs BENCH_RUNS times in each mode
+// (default 5), on and off alternating (on-off, then off-on, ...) so that a drift of the machine's load falls on
+// both; each figure is the median of its runs with their range, and the on/off ratio is that of the medians.
+// Prints the table; asserts nothing.
 //
 //   npm run bench                   every app
 //   LGTMP_APPS=go,node npm run bench
+//   BENCH_RUNS=1 BENCH_HELLO_REQUESTS=200 npm run bench    a quick look, not a measurement
 import { readFileSync } from 'node:fs';
 import { columns } from '../../src/columns.js';
 import { selectedApps } from '../apps/index.js';
@@ -13,7 +17,10 @@ import { startOtlpReceiver } from '../harness/otlp-receiver.js';
 import { startProfileReceiver } from '../harness/profile-receiver.js';
 
 const helloRequests = Number(process.env.BENCH_HELLO_REQUESTS ?? 1000);
+const runs = Number(process.env.BENCH_RUNS ?? 5);
 const warmup = 200;
+
+type Mode = 'instrumented' | 'uninstrumented';
 
 interface Figures {
   startupS: number;
@@ -39,7 +46,7 @@ function rssMb(pid: number): number {
   return Number(line?.split(/\s+/)[1] ?? NaN) / 1024;
 }
 
-async function measure(spec: AppSpec, mode: 'instrumented' | 'uninstrumented', endpoints: { otlpUrl: string; pyroscopeUrl: string }): Promise<Figures> {
+async function measure(spec: AppSpec, mode: Mode, endpoints: { otlpUrl: string; pyroscopeUrl: string }): Promise<Figures> {
   const port = await freePort();
   const request = { port, ...endpoints };
   const options = mode === 'instrumented' ? spec.launch(request) : spec.uninstrumented(request);
@@ -60,6 +67,27 @@ async function measure(spec: AppSpec, mode: 'instrumented' | 'uninstrumented', e
   }
 }
 
+const FIGURES: { key: keyof Figures; header: string; digits: number }[] = [
+  { key: 'startupS', header: 'startup s', digits: 1 },
+  { key: 'helloP50Ms', header: '/hello p50 ms', digits: 3 },
+  { key: 'helloP99Ms', header: '/hello p99 ms', digits: 3 },
+  { key: 'slowS', header: '/slow s', digits: 2 },
+  { key: 'rssAfterAllocMb', header: 'RSS MB after 3 /alloc', digits: 0 },
+];
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+/** `median [min-max]` of one figure over the runs. */
+function cell(runsOf: Figures[], f: (typeof FIGURES)[number]): string {
+  const xs = runsOf.map((r) => r[f.key]);
+  const n = (x: number): string => x.toFixed(f.digits);
+  return xs.length > 1 ? `${n(median(xs))} [${n(Math.min(...xs))}-${n(Math.max(...xs))}]` : n(xs[0]!);
+}
+
 async function main(): Promise<void> {
   const otlp = await startOtlpReceiver();
   const profiles = await startProfileReceiver();
@@ -68,20 +96,21 @@ async function main(): Promise<void> {
   try {
     for (const spec of selectedApps()) {
       await spec.prepare();
-      const on = await measure(spec, 'instrumented', endpoints);
-      const off = await measure(spec, 'uninstrumented', endpoints);
-      for (const [mode, f] of [['instrumented', on], ['uninstrumented', off]] as const) {
-        rows.push([spec.service, mode, f.startupS.toFixed(1), f.helloP50Ms.toFixed(3), f.helloP99Ms.toFixed(3), f.slowS.toFixed(2), f.rssAfterAllocMb.toFixed(0)]);
+      const results: Record<Mode, Figures[]> = { instrumented: [], uninstrumented: [] };
+      for (let i = 0; i < runs; i++) {
+        const order: Mode[] = i % 2 === 0 ? ['instrumented', 'uninstrumented'] : ['uninstrumented', 'instrumented'];
+        for (const mode of order) results[mode].push(await measure(spec, mode, endpoints));
+        console.error(`${spec.service}: run ${i + 1} of ${runs} done`);
       }
-      rows.push([spec.service, 'ratio on/off', (on.startupS / off.startupS).toFixed(2), (on.helloP50Ms / off.helloP50Ms).toFixed(2), (on.helloP99Ms / off.helloP99Ms).toFixed(2), (on.slowS / off.slowS).toFixed(2), (on.rssAfterAllocMb / off.rssAfterAllocMb).toFixed(2)]);
+      for (const mode of ['instrumented', 'uninstrumented'] as const) rows.push([spec.service, mode, ...FIGURES.map((f) => cell(results[mode], f))]);
+      rows.push([spec.service, 'on/off', ...FIGURES.map((f) => (median(results.instrumented.map((r) => r[f.key])) / median(results.uninstrumented.map((r) => r[f.key]))).toFixed(2))]);
     }
   } finally {
     await otlp.close();
     await profiles.close();
   }
-  const header = ['service', 'mode', 'startup s', '/hello p50 ms', '/hello p99 ms', '/slow s', 'RSS MB after 3 /alloc'];
-  console.log(`${helloRequests} sequential /hello after ${warmup} warm-up, keep-alive; /alloc kept at 3 batches by the test environment\n`);
-  console.log(columns([header, ...rows]));
+  console.log(`median [min-max] of ${runs} run(s) per mode, on and off alternating; ${helloRequests} sequential /hello after ${warmup} warm-up, keep-alive; /alloc kept at 3 batches by the test environment\n`);
+  console.log(columns([['service', 'mode', ...FIGURES.map((f) => f.header)], ...rows]));
 }
 
 await main();

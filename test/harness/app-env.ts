@@ -5,7 +5,8 @@
 // - the image's folders are where the tests keep the app (the caller's `paths`, e.g. /opt/venv -> the cached venv);
 // - every address of another container is the tests' stand-in for it (PORT, the OTLP and Pyroscope receivers, the
 //   next app of the chain); a compose address nothing here maps is an error, not silently kept;
-// - then the tests' own settings (TEST_SETTINGS: short export intervals, traffic generator off).
+// - then the tests' own settings (TEST_SETTINGS: short export intervals, traffic generator off), unless the
+//   request is for the app as deployed (the steady-state benchmark).
 // Not known here: what the base images themselves set (they are not pulled; e.g. the node image's entrypoint
 // script, which runs the CMD as given), and USER: the apps run as the current user.
 import { run } from './cache.js';
@@ -56,8 +57,10 @@ export interface LocalLayout {
   toolDirs?: string[];
   /** The working folder when the image sets no WORKDIR. */
   cwd?: string;
-  /** What the app needs on this machine beyond the image (e.g. shorter upload intervals); wins over the rest. */
+  /** What the app needs on this machine beyond the image (e.g. where the Java entrypoint finds the jars). */
   env?: Record<string, string>;
+  /** The app's own test settings, with TEST_SETTINGS (e.g. shorter upload intervals); left out when deployed. */
+  testSettings?: Record<string, string>;
 }
 
 /**
@@ -111,7 +114,7 @@ export function appStart(app: AppImage, o: LaunchRequest, local: LocalLayout): {
     const host = app.composeHosts.find((h) => value.includes(`//${h}:`));
     if (host) throw new Error(`${app.service}: compose.yaml sets ${key}=${value}, an address of the ${host} container, and test/harness/app-env.ts has no stand-in for it`);
   }
-  Object.assign(env, TEST_SETTINGS, local.env ?? {}, o.env ?? {});
+  Object.assign(env, o.deployed ? {} : { ...TEST_SETTINGS, ...local.testSettings }, local.env ?? {}, o.env ?? {});
 
   const argv = [...(app.image.Entrypoint ?? []), ...(app.image.Cmd ?? [])].map(mapPath);
   if (argv.length === 0) throw new Error(`${app.service}: its image has neither ENTRYPOINT nor CMD`);

@@ -12,8 +12,12 @@ export const SPAN_PROFILE_TYPE = ((): string => {
   return id;
 })();
 
-/** Where an app is told to listen and to send its telemetry, plus extra environment (which wins over the spec's). */
-export interface LaunchRequest { port: number; otlpUrl: string; pyroscopeUrl: string; nextServiceUrl?: string; env?: Record<string, string> }
+/**
+ * Where an app is told to listen and to send its telemetry, plus extra environment (which wins over the spec's).
+ * deployed: with the settings compose.yaml gives it (traffic generator on, default upload intervals), without the
+ * tests' own (see TEST_SETTINGS in app-env.ts).
+ */
+export interface LaunchRequest { port: number; otlpUrl: string; pyroscopeUrl: string; nextServiceUrl?: string; env?: Record<string, string>; deployed?: boolean }
 
 /** One demo app, as the shared integration test (test/apps.test.ts) drives it. */
 export interface AppSpec {
