@@ -34,7 +34,7 @@ async function get(url: string): Promise<number> {
 const show = (r: CheckResult[]) => renderTable(r, { links: false, width: 160 });
 
 /**
- * Span metrics as Tempo 3.0.3's metrics-generator wrote them (recorded in the fixtures), replayed
+ * Span metrics and service-graph counters as Tempo 3.0.3's metrics-generator wrote them (recorded in the fixtures), replayed
  * into the peer over OTLP at the current time: traces_spanmetrics_calls_total with the recorded
  * label sets and counts, and traces_spanmetrics_latency with the recorded bucket bounds (powers of
  * two from 2 ms, as the recorded `le` labels show) filled with the latency observations recorded
@@ -43,6 +43,7 @@ const show = (r: CheckResult[]) => renderTable(r, { links: false, width: 160 });
 async function replaySpanMetrics(peer: PrometheusPeer): Promise<void> {
   const fx = loadFixtures();
   const calls = (fx.find((f) => f.file === 'prometheus/query-spanmetrics-calls.json')!.response as { data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> } }).data.result;
+  const graph = (fx.find((f) => f.file === 'prometheus/query-service-graph.json')!.response as { data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> } }).data.result;
   const ex = (fx.find((f) => f.file === 'prometheus/exemplars-spanmetrics.json')!.response as { data: Array<{ seriesLabels: Record<string, string>; exemplars: Array<{ value: string }> }> }).data;
   const bounds = Array.from({ length: 12 }, (_, i) => 2 ** (i + 1) / 1000);
   const now = BigInt(Date.now()) * 1_000_000n;
@@ -81,6 +82,17 @@ async function replaySpanMetrics(peer: PrometheusPeer): Promise<void> {
                   aggregationTemporality: 2,
                   isMonotonic: true,
                   dataPoints: calls.flatMap((c) => [
+                    { attributes: attrs(c.metric), startTimeUnixNano: String(start), timeUnixNano: String(t0), asDouble: 0 },
+                    { attributes: attrs(c.metric), startTimeUnixNano: String(start), timeUnixNano: String(now), asDouble: Number(c.value[1]) },
+                  ]),
+                },
+              },
+              {
+                name: 'traces_service_graph_request',
+                sum: {
+                  aggregationTemporality: 2,
+                  isMonotonic: true,
+                  dataPoints: graph.flatMap((c) => [
                     { attributes: attrs(c.metric), startTimeUnixNano: String(start), timeUnixNano: String(t0), asDouble: 0 },
                     { attributes: attrs(c.metric), startTimeUnixNano: String(start), timeUnixNano: String(now), asDouble: Number(c.value[1]) },
                   ]),
@@ -224,7 +236,7 @@ describe('verify --direct against the Prometheus peer fed by the Go demo app', {
   });
 });
 
-describe('trace->metrics with the provisioned queries on the Prometheus peer (recorded span metrics replayed)', () => {
+describe('trace->metrics and service-graph with Grafana\'s queries on the Prometheus peer (recorded span metrics and service graph replayed)', () => {
   let peer: PrometheusPeer;
   let tempo: FixtureServer;
   let closed: string;
@@ -242,6 +254,14 @@ describe('trace->metrics with the provisioned queries on the Prometheus peer (re
   });
   const run = (provisioningFile?: string) =>
     verify({ direct: true, tempoUrl: tempo.url, prometheusUrl: peer.url, lokiUrl: closed, pyroscopeUrl: closed, nowMs: RECORDED_END_SEC * 1000, services: ['demo-app'], checks: ['trace->metrics'], provisioningFile });
+
+  it('service-graph: Grafana\'s Service Graph query over the recorded edges (replayed) finds each edge of the chain', async () => {
+    const results = await verify({ direct: true, tempoUrl: tempo.url, prometheusUrl: peer.url, lokiUrl: closed, pyroscopeUrl: closed, services: ['node-demo-app', 'demo-app', 'java-demo-app'], checks: ['service-graph'] });
+    for (const r of results) {
+      assert.equal(r.status, 'pass', show(results));
+      assert.match(r.evidence, /^`sum by \(client, server\) \(rate\(traces_service_graph_request_total\[1800s\]\)\)`: edge [\w-]+ -> [\w-]+ at \d+\.\d{3} requests\/s$/);
+    }
+  });
 
   it('each provisioned query returns series for the recorded /slow span', async () => {
     const [r] = await run();

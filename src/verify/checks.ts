@@ -549,14 +549,26 @@ const exemplarToTrace: CheckFn = async (ctx, svc, out) => {
 
 // 7. service graph
 
+/**
+ * The edges of Tempo's service graph ("Service Graph" tab) as Grafana v13.2.1 asks Mimir for them:
+ * makePromServiceMapRequest in public/app/plugins/datasource/tempo/datasource.ts, an instant query
+ * `sum by (client, server) (rate(<metric>[$__range]))` at the end of the range, $__range being the
+ * range's length in seconds.
+ */
+export function serviceMapQuery(window: { startMs: number; endMs: number }): { expr: string; timeSec: number } {
+  const rangeSec = Math.round((window.endMs - window.startMs) / 1000);
+  return { expr: `sum by (client, server) (rate(${metrics.serviceGraphRequests}[${rangeSec}s]))`, timeSec: window.endMs / 1000 };
+}
+
 const serviceGraph: CheckFn = async (ctx, svc, out) => {
   const server = EDGES[svc]!;
   out.link = links.serviceMapLink(ctx.grafana, ctx.uids.tempo, ctx.window.startMs, ctx.window.endMs);
-  const series = await memo(ctx, 'service-graph', () => ctx.prom.query(metrics.serviceGraphRequests));
+  const { expr, timeSec } = serviceMapQuery(ctx.window);
+  const series = await memo(ctx, 'service-graph', () => ctx.prom.query(expr, timeSec));
   if (series.length === 0) {
     await ctx.tempo.ready(); // the series come from Tempo's metrics-generator: no Tempo, no verdict
     throw new Fail(
-      'traces_service_graph_request_total: no series',
+      `${code(expr)}: no series`,
       "no service graph: Tempo's metrics-generator needs the service-graphs processor (overrides.defaults.metrics_generator.processors) and remote_write to Mimir",
     );
   }
@@ -568,8 +580,7 @@ const serviceGraph: CheckFn = async (ctx, svc, out) => {
       `${svc} must call ${server}'s /chain with W3C trace context (NEXT_SERVICE_URL), and traffic must reach /chain (TRAFFIC_MIX)`,
     );
   }
-  const total = edge.reduce((a, s) => a + s.value, 0);
-  return `traces_service_graph_request_total{client="${svc}", server="${server}"} = ${total}`;
+  return `${code(expr)}: edge ${svc} -> ${server} at ${edge[0]!.value.toFixed(3)} requests/s`;
 };
 
 // 8. the seed's own queries
