@@ -25,8 +25,12 @@ export const DEFAULT_PORT = 18083;
 /** /slow repeats the bounded bad-regex match this many times by default (~1-2 s on one core). */
 export const DEFAULT_SLOW_ITERATIONS = 2000;
 export const MAX_SLOW_ITERATIONS = 100_000;
-/** What the generator calls: mostly the cheap /hello, some /slow, and a few percent `fail`, so the error views have data. */
-export const DEFAULT_TRAFFIC_MIX = 'slow=6,hello=12,alloc=1,fail=1';
+/**
+ * What the generator calls, one cycle of 30 requests (~30 s at TRAFFIC_RPS=1): one /slow (seconds of
+ * checkEmail), one /alloc, one `fail` (3 %, so the error views have data), the rest the cheap /hello.
+ * Every signal arrives every minute while the app stays within about a tenth of a core (README).
+ */
+export const DEFAULT_TRAFFIC_MIX = 'slow=1,hello=27,alloc=1,fail=1';
 
 /** Paths the traffic generator may call, by the names TRAFFIC_MIX uses. */
 export const TRAFFIC_PATHS: Record<string, string> = {

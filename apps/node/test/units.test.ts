@@ -65,7 +65,7 @@ describe('config', () => {
     assert.equal(c.traffic.enabled, true);
     assert.equal(c.traffic.rps, 1);
     assert.equal(c.traffic.concurrency, 2);
-    assert.deepEqual(c.traffic.mix.map((r) => [r.name, r.weight]), [['slow', 6], ['hello', 12], ['alloc', 1], ['fail', 1]]);
+    assert.deepEqual(c.traffic.mix.map((r) => [r.name, r.weight]), [['slow', 1], ['hello', 27], ['alloc', 1], ['fail', 1]]);
   });
 
   it('reads the environment and ignores bad values', () => {
@@ -128,7 +128,7 @@ describe('traffic generator', () => {
     assert.doesNotMatch(first, /ss/, `the two /slow of a cycle are not back to back: ${first}`);
   });
 
-  it('calls the app, never more than `concurrency` at once, and stops', async () => {
+  it('calls the app, never more than `concurrency` at once, and stops', async (t) => {
     let inFlight = 0;
     let maxInFlight = 0;
     const agents = new Set<string>();
@@ -144,6 +144,11 @@ describe('traffic generator', () => {
       }, 30);
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    // also when an assertion fails: an open server would keep the test process alive
+    t.after(() => {
+      server.closeAllConnections();
+      server.close();
+    });
     const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const gen = startTrafficGenerator({
       baseUrl,
@@ -155,7 +160,6 @@ describe('traffic generator', () => {
     await waitUntil('5 requests sent', () => gen.sent >= 5);
     await gen.stop();
     const sent = gen.sent;
-    const received = [...paths];
     const maxInFlightOfGen = maxInFlight;
     // Proof of "no request after stop()" without a sleep: a second generator at the same rate sends 5
     // requests (so the first one's interval would have fired several times), and the first sent none.
@@ -163,12 +167,12 @@ describe('traffic generator', () => {
     await waitUntil('5 requests of the control generator received', () => paths.filter((p) => p === '/alloc').length >= 5);
     await control.stop();
     assert.equal(gen.sent, sent, 'no request after stop()');
-    assert.deepEqual(paths.filter((p) => p !== '/alloc'), received, 'the server saw no request of the stopped generator');
-    server.close();
+    // A request sent just before stop() may still reach the server afterwards, but none beyond those counted.
+    assert.ok(paths.filter((p) => p !== '/alloc').length <= sent, `the server saw at most the ${sent} requests sent before stop()`);
     assert.ok(sent >= 5, `sent ${sent}`);
     assert.ok(maxInFlightOfGen <= 2, `max in flight ${maxInFlightOfGen}`);
     assert.deepEqual([...agents], [TRAFFIC_USER_AGENT]);
-    assert.ok(received.every((p) => p === '/hello' || p === '/chain'), received.join(' '));
+    assert.ok(paths.every((p) => ['/hello', '/chain', '/alloc'].includes(p)), paths.join(' '));
   });
 });
 
