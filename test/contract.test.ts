@@ -3,7 +3,8 @@
 // and the recorded fixtures' versions. Every disagreement names its file and line.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import {
@@ -62,8 +63,11 @@ function grep(file: string, pattern: RegExp): Found[] {
 class YamlFile {
   readonly doc: Document;
   private readonly lines = new LineCounter();
-  constructor(readonly file: string) {
-    this.doc = parseDocument(readFileSync(join(repoRoot, file), 'utf8'), { lineCounter: this.lines });
+  constructor(
+    readonly file: string,
+    root = repoRoot,
+  ) {
+    this.doc = parseDocument(readFileSync(join(root, file), 'utf8'), { lineCounter: this.lines });
   }
   /** The scalar at `path` (keys and sequence indexes), with its line. */
   at(path: (string | number)[]): Found | undefined {
@@ -71,10 +75,12 @@ class YamlFile {
     if (!isScalar(node) || !node.range) return undefined;
     return { file: this.file, line: this.lines.linePos(node.range[0]).line, value: String(node.value) };
   }
-  /** The line of the node at `path` (a mapping or sequence too). */
-  lineOf(path: (string | number)[]): number {
-    const node = this.doc.getIn(path, true) as { range?: [number, number, number] } | undefined;
-    return node?.range ? this.lines.linePos(node.range[0]).line : 0;
+  /** The line of the key at the end of `path`. */
+  keyLine(path: (string | number)[]): number {
+    const parent = path.length === 1 ? this.doc.contents : this.doc.getIn(path.slice(0, -1), true);
+    const pair = isMap(parent) ? parent.items.find((p) => isScalar(p.key) && p.key.value === path.at(-1)) : undefined;
+    const range = pair && isScalar(pair.key) ? pair.key.range : undefined;
+    return range ? this.lines.linePos(range[0]).line : 0;
   }
   keys(path: (string | number)[]): string[] {
     const node = path.length === 0 ? this.doc.contents : this.doc.getIn(path, true);
@@ -86,57 +92,86 @@ class YamlFile {
   }
 }
 
+/** compose.yaml's services are those of the facts, no more, no fewer. */
+function composeServices(d: Disagreements, compose: YamlFile): void {
+  const names = compose.keys(['services']);
+  for (const name of names) if (!services.some((s) => s.name === name)) d.add(`compose.yaml:${compose.keyLine(['services', name])}: service ${name} is not in src/facts.ts`);
+  for (const s of services) if (!names.includes(s.name)) d.add(`compose.yaml: no service ${s.name} (src/facts.ts has it)`);
+}
+
+/** Each port of the facts is published from its .env key to its container port; each image is pinned through .env. */
+function composePorts(d: Disagreements, compose: YamlFile): void {
+  for (const s of services) {
+    const entries = Array.from({ length: compose.length(['services', s.name, 'ports']) }, (_, i) => compose.at(['services', s.name, 'ports', i])!);
+    for (const port of s.ports) {
+      const entry = entries.find((e) => e.value.includes(`\${${port.envKey}}`));
+      d.expect(entry && { ...entry, value: entry.value.split(':').at(-1)! }, port.container, `${s.name}'s container port for ${port.envKey}`, `compose.yaml services.${s.name}.ports`);
+    }
+    for (const e of entries) {
+      const key = /\$\{(\w+)\}/.exec(e.value)?.[1];
+      if (!s.ports.some((p) => p.envKey === key)) d.add(`compose.yaml:${e.line}: ${s.name} publishes ${e.value}, not a port of src/facts.ts`);
+    }
+    if (s.versionKey) {
+      const image = compose.at(['services', s.name, 'image']);
+      d.expect(image && { ...image, value: image.value.split(':').at(-1)! }, `\${${s.versionKey}}`, `${s.name}'s image tag`, `compose.yaml services.${s.name}`);
+    }
+  }
+}
+
+/** Each app's language folder, port, service name, telemetry endpoints and next service of the chain. */
+function composeApps(d: Disagreements, compose: YamlFile): void {
+  for (const app of apps) {
+    const env = (key: string) => compose.at(['services', app.name, 'environment', key]);
+    const where = `compose.yaml services.${app.name}`;
+    d.expect(compose.at(['services', app.name, 'build']), `./apps/${app.language}`, `${app.name}'s build folder`, where);
+    d.expect(env('PORT'), app.ports[0]!.container, `${app.name}'s PORT`, where);
+    d.expect(env('OTEL_SERVICE_NAME'), app.name, `${app.name}'s OTEL_SERVICE_NAME`, where);
+    d.expect(env('OTEL_EXPORTER_OTLP_ENDPOINT'), OTLP_ENDPOINT, `${app.name}'s OTEL_EXPORTER_OTLP_ENDPOINT`, where);
+    d.expect(env('PYROSCOPE_SERVER_ADDRESS'), PROFILES_ENDPOINT, `${app.name}'s PYROSCOPE_SERVER_ADDRESS`, where);
+    for (const key of ['OTEL_PYROSCOPE_SERVER_ADDRESS', 'OTEL_PYROSCOPE_APPLICATION_NAME']) {
+      const found = env(key);
+      if (found) d.expect(found, key.endsWith('ADDRESS') ? PROFILES_ENDPOINT : app.name, `${app.name}'s ${key}`, where);
+    }
+    const next = nextInChain(app.name);
+    const found = env('NEXT_SERVICE_URL');
+    if (next) d.expect(found, composeUrl(next), `${app.name}'s NEXT_SERVICE_URL (the /chain order ${CHAIN.join(' -> ')})`, where);
+    else if (found) d.add(`compose.yaml:${found.line}: ${app.name} is the end of the chain but has NEXT_SERVICE_URL ${found.value}`);
+  }
+}
+
 describe('compose.yaml agrees with src/facts.ts', () => {
   const compose = new YamlFile('compose.yaml');
+  const checks: [string, (d: Disagreements, compose: YamlFile) => void][] = [
+    ['has the services of the facts, no more, no fewer', composeServices],
+    ['publishes each port from its .env key to its container port, and pins each image through .env', composePorts],
+    ["gives each app its folder, port, service name, telemetry endpoints and the chain's next service", composeApps],
+  ];
 
-  it('has the services of the facts, no more, no fewer', () => {
-    const d = new Disagreements();
-    const names = compose.keys(['services']);
-    for (const name of names) if (!services.some((s) => s.name === name)) d.add(`compose.yaml:${compose.lineOf(['services', name])}: service ${name} is not in src/facts.ts`);
-    for (const s of services) if (!names.includes(s.name)) d.add(`compose.yaml: no service ${s.name} (src/facts.ts has it)`);
-    d.assertNone();
-  });
+  for (const [what, check] of checks) {
+    it(what, () => {
+      const d = new Disagreements();
+      check(d, compose);
+      d.assertNone();
+    });
+  }
 
-  it('publishes each port of the facts, from its .env key to its container port, and pins each image through .env', () => {
+  it('names the file and line of each disagreement (a compose.yaml changed on purpose)', () => {
+    const root = mkdtempSync(join(tmpdir(), 'lgtmp-contract-'));
+    const text = readFileSync(join(repoRoot, 'compose.yaml'), 'utf8');
+    const broken = text
+      .replace('"127.0.0.1:${LOKI_PORT}:3100"', '"127.0.0.1:${LOKI_PORT}:3101"')
+      .replace('NEXT_SERVICE_URL: http://python-demo-app:18082', 'NEXT_SERVICE_URL: http://python-demo-app:18084')
+      .replace('  grafana:\n', '  grafanaa:\n');
+    writeFileSync(join(root, 'compose.yaml'), broken);
     const d = new Disagreements();
-    for (const s of services) {
-      const entries = Array.from({ length: compose.length(['services', s.name, 'ports']) }, (_, i) => compose.at(['services', s.name, 'ports', i])!);
-      for (const port of s.ports) {
-        const entry = entries.find((e) => e.value.includes(`\${${port.envKey}}`));
-        d.expect(entry && { ...entry, value: entry.value.split(':').at(-1)! }, port.container, `${s.name}'s container port for ${port.envKey}`, `compose.yaml services.${s.name}.ports`);
-      }
-      for (const e of entries) {
-        const key = /\$\{(\w+)\}/.exec(e.value)?.[1];
-        if (!s.ports.some((p) => p.envKey === key)) d.add(`compose.yaml:${e.line}: ${s.name} publishes ${e.value}, not a port of src/facts.ts`);
-      }
-      if (s.versionKey) {
-        const image = compose.at(['services', s.name, 'image']);
-        d.expect(image && { ...image, value: image.value.split(':').at(-1)! }, `\${${s.versionKey}}`, `${s.name}'s image tag`, `compose.yaml services.${s.name}`);
-      }
-    }
-    d.assertNone();
-  });
-
-  it('gives each app its language folder, port, service name, telemetry endpoints and next service of the chain', () => {
-    const d = new Disagreements();
-    for (const app of apps) {
-      const env = (key: string) => compose.at(['services', app.name, 'environment', key]);
-      const where = `compose.yaml services.${app.name}`;
-      d.expect(compose.at(['services', app.name, 'build']), `./apps/${app.language}`, `${app.name}'s build folder`, where);
-      d.expect(env('PORT'), app.ports[0]!.container, `${app.name}'s PORT`, where);
-      d.expect(env('OTEL_SERVICE_NAME'), app.name, `${app.name}'s OTEL_SERVICE_NAME`, where);
-      d.expect(env('OTEL_EXPORTER_OTLP_ENDPOINT'), OTLP_ENDPOINT, `${app.name}'s OTEL_EXPORTER_OTLP_ENDPOINT`, where);
-      d.expect(env('PYROSCOPE_SERVER_ADDRESS'), PROFILES_ENDPOINT, `${app.name}'s PYROSCOPE_SERVER_ADDRESS`, where);
-      for (const key of ['OTEL_PYROSCOPE_SERVER_ADDRESS', 'OTEL_PYROSCOPE_APPLICATION_NAME']) {
-        const found = env(key);
-        if (found) d.expect(found, key.endsWith('ADDRESS') ? PROFILES_ENDPOINT : app.name, `${app.name}'s ${key}`, where);
-      }
-      const next = nextInChain(app.name);
-      const found = env('NEXT_SERVICE_URL');
-      if (next) d.expect(found, composeUrl(next), `${app.name}'s NEXT_SERVICE_URL (the /chain order ${CHAIN.join(' -> ')})`, where);
-      else if (found) d.add(`compose.yaml:${found.line}: ${app.name} is the end of the chain but has NEXT_SERVICE_URL ${found.value}`);
-    }
-    d.assertNone();
+    for (const [, check] of checks) check(d, new YamlFile('compose.yaml', root));
+    const line = (needle: string) => broken.split('\n').findIndex((l) => l.includes(needle)) + 1;
+    assert.deepEqual(d.list.filter((m) => !m.startsWith('compose.yaml services.grafana')), [
+      `compose.yaml:${line('  grafanaa:')}: service grafanaa is not in src/facts.ts`,
+      'compose.yaml: no service grafana (src/facts.ts has it)',
+      `compose.yaml:${line(':3101"')}: loki's container port for LOKI_PORT is 3101, src/facts.ts says 3100`,
+      `compose.yaml:${line('python-demo-app:18084')}: java-demo-app's NEXT_SERVICE_URL (the /chain order ${CHAIN.join(' -> ')}) is http://python-demo-app:18084, src/facts.ts says http://python-demo-app:18082`,
+    ]);
   });
 
   it("runs Alloy's UI on its container port", () => {
