@@ -175,6 +175,9 @@ const traces: CheckFn = async (ctx, svc, out) => {
 
 // 2. logs -> trace
 
+// The derived field is an internal link (Loki's getDerivedFields): clicking it opens the Tempo query
+// `${__value.raw}` over the range the log query shows, which Tempo's makeTraceIdRequest shifts by
+// traceQuery (getTrace in context.ts).
 const logsToTrace: CheckFn = async (ctx, svc, out) => {
   const loki = ds(ctx, ctx.uids.loki, 'Logs -> traces', 'loki');
   const df = tempoDerivedField(ctx.provisioning, loki);
@@ -526,6 +529,9 @@ const exemplars: CheckFn = async (ctx, svc, out) => {
   return `${evidence}, newest ${refs[0]!.traceId} (${refs[0]!.route})`;
 };
 
+// An exemplar's trace id is an internal link to the Tempo datasource, query `${__value.raw}` with
+// queryType traceId (getDataLinks in packages/grafana-prometheus/src/result_transformer.ts), over
+// the panel's range: the trace-by-id request of getTrace with verify's window.
 const exemplarToTrace: CheckFn = async (ctx, svc, out) => {
   const { refs } = await exemplarRefs(ctx, svc, out);
   const ids = [...new Map(refs.map((r) => [r.traceId, r])).values()].slice(0, 20);

@@ -1,6 +1,8 @@
 // Grafana's variable substitution for the trace -> logs / metrics / profiles links, as its trace
-// view does it (public/app/features/explore/TraceView/createSpanLink.tsx and the Tempo result
-// transformer in Grafana 13): scoped variables `__span` and `__tags` (not `__trace`, which no
+// view does it in Grafana v13.2.1, GRAFANA_VERSION in .env (public/app/features/explore/TraceView/
+// createSpanLink.tsx, its getTimeRangeFromSpan adding both shifts to the span's start and end, 0
+// by default for logs, -2m/+2m for metrics, +-60 s for profiles; and the Tempo result
+// transformer): scoped variables `__span` and `__tags` (not `__trace`, which no
 // provisioned query uses), the template syntaxes `$name`, `${name}`, `${name.path}`,
 // `${name:format}`, `[[name]]`, and the time window around the span with the provisioned shifts.
 import { parseDuration } from './config.js';
