@@ -1,4 +1,4 @@
-// java-demo-app (apps/java): a plain Spring Boot app (no OpenTelemetry or Pyroscope dependency or import), started
+// java-demo-app (apps/java): a plain Spring Boot app (no OpenTelemetry or Pyroscope API call; one @WithSpan), started
 // as users start it: `java -javaagent:opentelemetry-javaagent.jar -jar java-demo-app.jar`, with the Pyroscope OTel
 // extension given by OTEL_JAVAAGENT_EXTENSIONS and everything else by environment variables.
 // prepare() runs Maven once per content hash of the poms and main sources and keeps the three jars in the cache.

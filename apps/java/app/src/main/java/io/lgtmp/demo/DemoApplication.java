@@ -6,8 +6,8 @@ import org.springframework.boot.autoconfigure.SpringBootApplication;
 /**
  * java-demo-app: the Java demo of the lgtmp environment.
  *
- * <p>This is a plain Spring Boot web app. It has no OpenTelemetry or Pyroscope dependency and
- * imports neither. Traces, metrics, logs and profiles come from two jars attached at start-up:
+ * <p>This is a plain Spring Boot web app. It makes no OpenTelemetry or Pyroscope API call (its one
+ * OpenTelemetry import is the {@code @WithSpan} annotation of {@link FaultEffects}). Traces, metrics, logs and profiles come from two jars attached at start-up:
  * {@code -javaagent:opentelemetry-javaagent.jar} plus the Pyroscope OTel extension
  * ({@code OTEL_JAVAAGENT_EXTENSIONS=pyroscope-otel.jar}), configured by environment variables only.
  */

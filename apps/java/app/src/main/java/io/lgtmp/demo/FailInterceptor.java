@@ -16,7 +16,7 @@ import org.springframework.web.servlet.config.annotation.WebMvcConfigurer;
  * <ul>
  *   <li>{@code ?fail=true} on any route makes it fail with 500; {@code fail=false} or no parameter
  *       changes nothing; any other value is a 400;</li>
- *   <li>the {@code latency} fault sleeps in {@link FaultEffects#injected_latency}, the {@code cpu} fault
+ *   <li>the {@code latency} fault sleeps in {@link FaultEffects#injectedLatency}, the {@code cpu} fault
  *       spins in {@link FaultEffects#burnCpu}, and the {@code errors} fault fails its share of requests
  *       through the same path as {@code ?fail=true}.</li>
  * </ul>
@@ -42,7 +42,7 @@ public class FailInterceptor implements HandlerInterceptor, WebMvcConfigurer {
         String route = pattern == null ? request.getRequestURI() : pattern.toString();
         Faults.Active latency = faults.onRoute(FaultKind.LATENCY, route);
         if (latency != null) {
-            FaultEffects.injected_latency(latency.duration("delay"));
+            FaultEffects.injectedLatency(latency.duration("delay"));
         }
         Faults.Active cpu = faults.onRoute(FaultKind.CPU, route);
         if (cpu != null) {

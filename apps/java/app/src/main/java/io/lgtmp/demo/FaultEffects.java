@@ -1,13 +1,14 @@
 package io.lgtmp.demo;
 
+import io.opentelemetry.instrumentation.annotations.WithSpan;
 import java.time.Duration;
 
 /**
- * What the latency and cpu faults do on a request. The javaagent's method instrumentation
- * (OTEL_INSTRUMENTATION_METHODS_INCLUDE=...;io.lgtmp.demo.FaultEffects[injected_latency]) makes the sleep
- * a child span of the server span, named {@code FaultEffects.injected_latency}: the agent names such spans
- * {@code Class.method}, so the method carries the contract's span name {@code injected_latency} (hence
- * the underscore). {@link #burnCpu(Duration)} is the cpu fault's own frame in the CPU flame graph.
+ * What the latency and cpu faults do on a request. The sleep is a child span of the server span named
+ * {@code injected_latency}, as in every app: the agent's annotation instrumentation reads {@link WithSpan}
+ * (the app's only OpenTelemetry dependency, an annotation; the method instrumentation used for checkEmail can
+ * only name spans {@code Class.method}). {@link #burnCpu(Duration)} is the cpu fault's own frame in the CPU
+ * flame graph.
  */
 final class FaultEffects {
 
@@ -17,7 +18,8 @@ final class FaultEffects {
     private FaultEffects() {
     }
 
-    static void injected_latency(Duration delay) {
+    @WithSpan("injected_latency")
+    static void injectedLatency(Duration delay) {
         try {
             Thread.sleep(delay.toMillis());
         } catch (InterruptedException e) {

@@ -28,7 +28,7 @@ import org.springframework.stereotype.Component;
  * Every change writes one {@code [FAULT]} log line, and the gauge {@code lgtmp.fault.active} (attribute
  * {@code fault}) is 1 while a kind is on. The gauge is a Micrometer gauge on {@link Metrics#globalRegistry}:
  * the javaagent's Micrometer bridge (OTEL_INSTRUMENTATION_MICROMETER_ENABLED=true) exports it over OTLP, so
- * the app still has no OpenTelemetry dependency.
+ * the app makes no OpenTelemetry API call.
  */
 @Component
 public class Faults {
@@ -156,10 +156,12 @@ public class Faults {
         return faults;
     }
 
+    /** The settings part of the [FAULT] line, numbers as given ("ratio=1", not "ratio=1.0"), as the other apps write it. */
     private static String describe(Map<String, Object> settings) {
         StringBuilder b = new StringBuilder();
-        settings.forEach((k, v) -> b.append(b.isEmpty() ? "" : " ").append(k).append('=')
-                .append(v instanceof Duration d ? Durations.format(d) : v));
+        settings.forEach((k, v) -> b.append(b.isEmpty() ? "" : " ").append(k).append('=').append(
+                v instanceof Duration d ? Durations.format(d)
+                        : v instanceof Double x && x == Math.rint(x) ? String.valueOf(x.longValue()) : v));
         return b.toString();
     }
 

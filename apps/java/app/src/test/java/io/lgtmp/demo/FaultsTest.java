@@ -108,7 +108,7 @@ class FaultsTest {
         assertTrue(output.getAll().contains(
                 "{\"msg\":\"[FAULT] leak on cap_mib=256 for=90s\",\"fault\":\"leak\",\"state\":\"on\",\"level\":\"warn\"}"),
                 output.getAll());
-        assertTrue(output.getAll().contains("[FAULT] errors on route=/slow ratio=1.0 for=10m"), output.getAll());
+        assertTrue(output.getAll().contains("[FAULT] errors on route=/slow ratio=1 for=10m"), output.getAll());
         clock.now = clock.now.plusSeconds(89);
         assertTrue(f.get(FaultKind.LEAK) != null, "still on before its expiry");
         clock.now = clock.now.plusSeconds(1);
