@@ -12,7 +12,8 @@ import { CHAIN, FAULT_KINDS, findService, metrics, type FaultKind } from '../src
 import { allApps, selectedApps } from './apps/index.js';
 import { SPAN_PROFILE_TYPE, type AppSpec } from './harness/app-spec.js';
 import { TEST_SETTINGS } from './harness/app-env.js';
-import { faultsRequest, getFaults, groupRssMiB, postFault, setFault } from './harness/fault-client.js';
+import { faultsRequest, getFaults, postFault, setFault } from './harness/fault-client.js';
+import { groupRssMiB } from './harness/proc-group.js';
 import { startAppWithPeers, type AppWithPeers } from './harness/app-with-peers.js';
 import { repoRoot, tail } from './harness/cache.js';
 import { freePort, launchApp, waitFor, type LaunchedApp } from './harness/launcher.js';

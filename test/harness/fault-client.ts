@@ -1,6 +1,4 @@
-// The fault switches of docs/fault-switches.md as the app tests drive them: GET/POST /admin/faults, and the
-// resident memory of an app's whole process group (the leak fault's evidence, whatever the runtime).
-import { readdirSync, readFileSync } from 'node:fs';
+// The fault switches of docs/fault-switches.md as the app tests drive them: GET/POST /admin/faults.
 import type { FaultKind } from '../../src/facts.js';
 
 export interface FaultsDoc { faults: Record<FaultKind, Record<string, unknown> | null>; regex_mode: string }
@@ -35,19 +33,4 @@ export async function setFault(base: string, body: Record<string, unknown>): Pro
   const r = await postFault(base, body);
   if (r.status !== 200) throw new Error(`POST /admin/faults ${JSON.stringify(body)} answered ${r.status}: ${r.text}`);
   return r.json as FaultsDoc;
-}
-
-/** Resident memory (MiB) of every process in the process group `pgid` (an app started by launchApp leads its group). */
-export function groupRssMiB(pgid: number): number {
-  let kib = 0;
-  for (const e of readdirSync('/proc')) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]) !== pgid) continue;
-      const line = readFileSync(`/proc/${e}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
-      kib += Number(line?.split(/\s+/)[1] ?? 0);
-    } catch { /* the process ended meanwhile */ }
-  }
-  return kib / 1024;
 }
