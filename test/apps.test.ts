@@ -415,7 +415,8 @@ for (const spec of apps) {
     check('dependency fault: /chain answers 502 (error) and 504 (timeout) with a client span in error; /chain is whole again when off', async (t) => {
       const started = performance.now();
       const phase = (what: string): void => t.diagnostic(`${spec.service}: ${what} after ${((performance.now() - started) / 1000).toFixed(1)} s`);
-      const next = await launchApp(spec.launch({ port: nextPort, otlpUrl: otlp!.url, pyroscopeUrl: prof!.url }));
+      // Its own service name: the same one would write this app's series (lgtmp_fault_active among them) in Prometheus.
+      const next = await launchApp(spec.launch({ port: nextPort, otlpUrl: otlp!.url, pyroscopeUrl: prof!.url, env: { OTEL_SERVICE_NAME: `${spec.service}-next` } }));
       phase('next service up');
       try {
         const nextBase = `http://127.0.0.1:${nextPort}`;
