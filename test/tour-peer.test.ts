@@ -13,11 +13,12 @@ import { faultsAnnotation } from '../dashboards/queries.js';
 import { createContext } from '../src/verify/run.js';
 import { notApplicable, runTour, type TourReport } from '../src/verify/tour.js';
 import { liveClock, type TourStep } from '../src/verify/tour-steps.js';
-import { SYMPTOMS, tourPromql, type TourName } from '../src/verify/tour-symptoms.js';
+import { BURN_CPU, cpuProfileType, SYMPTOMS, tourPromql, type TourName } from '../src/verify/tour-symptoms.js';
 import type { VerifyContext } from '../src/verify/context.js';
 import { selectedApps } from './apps/index.js';
 import { startAppWithPeers, type AppWithPeers } from './harness/app-with-peers.js';
 import { freePort, launchApp, waitFor, type LaunchedApp } from './harness/launcher.js';
+import { frameShare, hottestFrames } from './harness/profile-receiver.js';
 import { goApp } from './apps/go.js';
 
 const MiB = 1024 * 1024;
@@ -116,6 +117,16 @@ for (const spec of selectedApps()) describe(`the tours on the real ${spec.servic
       assert.equal(report.ok, false, 'the walk could not be told without Loki/Tempo/Pyroscope');
       assert.deepEqual(seen, report.steps, 'every step was shown as it happened');
       console.log(`[tour-peer] ${spec.service} ${e.tour}: ${m.label}: before ${m.before} -> with the fault ${m.during} -> after ${m.after}`);
+
+      if (e.tour === 'cpu') {
+        // what the tour's Pyroscope steps ask for, checked on what this app uploaded: the profile type and the hot loop's frame
+        const type = cpuProfileType(ctx);
+        const samples = await waitFor(`a ${type} profile of ${spec.service} with a frame matching ${BURN_CPU.re}`, () => {
+          const s = peers.profiles.profiles().filter((p) => p.service === spec.service && p.profileTypeId === type).flatMap((p) => p.samples);
+          return s.some((x) => x.value > 0 && x.stack.some((f) => BURN_CPU.re.test(f))) ? s : undefined;
+        }, 60_000, 1000);
+        console.log(`[tour-peer] ${spec.service} cpu: ${BURN_CPU.re} in ${(frameShare(samples, BURN_CPU.re) * 100).toFixed(0)} % of ${type}; hottest ${JSON.stringify(hottestFrames(samples, 2))}`);
+      }
 
       // the dashboards' Faults annotation: its PromQL had the switch's series while it was on, and not after
       const t1 = Math.ceil(Date.now() / 1000);

@@ -97,9 +97,16 @@ export async function runTour(o: TourOptions): Promise<TourReport> {
   const sinceMs = on.wasOn ? ctx.window.startMs : clock.now();
   if (!add({ title: `The switch: ${sy.switch.name} in ${svc}${on.wasOn ? ' (it was on already)' : ''}`, ok: on.ok, lines: on.lines })) return report;
 
-  // 2. evidence: the first measure shows the fault
+  // 2. evidence: the first measure shows the fault, read only once a whole comparison window lies
+  // after the switch (as "before" and "after" are): a window still made of the minutes before it
+  // would otherwise pass on noise
   const walk: Walk = { ctx, svc, route: sy.route, sinceMs, clock, onWait: o.onWait, deadlineMs: clock.now() + o.deadlineMs, profileDelayMs: o.profileDelayMs ?? profileDelayMs(svc) };
   const m0 = sy.measures[0]!;
+  const settledAt = sinceMs + o.waitMs;
+  while (clock.now() < settledAt) {
+    o.onWait(`data since the switch (${Math.round(o.waitMs / 1000)} s, the comparison window)`, settledAt - clock.now());
+    await clock.sleep(Math.min(settledAt - clock.now(), 5000));
+  }
   for (;;) {
     measures[0]!.during = await read(0, clock.now() - sinceMs);
     const d = measures[0]!.during;
