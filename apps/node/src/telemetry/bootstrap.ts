@@ -10,7 +10,7 @@
 //
 // What it sets up:
 // - the OpenTelemetry Node SDK with @opentelemetry/auto-instrumentations-node (http server and
-//   client, Express, undici/fetch with W3C propagation, pino log correlation and log sending,
+//   client, Express (the route name only), undici/fetch with W3C propagation, pino log correlation and log sending,
 //   runtime metrics, plus process CPU/memory metrics), OTLP exporters for traces, metrics, logs;
 // - the app's own signals from its diagnostics channels: the fault gauge, the injected-latency span
 //   (see app-signals.ts);
@@ -158,9 +158,14 @@ const sdk = new NodeSDK({
       // no client span and carry no traceparent; /chain's call, made inside a request, does.
       '@opentelemetry/instrumentation-undici': { requireParentforSpans: true },
       // Express 5 routes through the `router` package, which both the express and the router
-      // instrumentations patch: keep one set of spans (Express's, request handlers only).
+      // instrumentations patch: Express's alone names the route (http.route on the server span and its
+      // name, `GET /slow`). Its per-layer spans are all ignored: a handler span only repeated the server
+      // span (one more span per request to start, end and export), and without it a child span the
+      // app's work opens (injected_latency) or a fetch is a direct child of the server span.
       '@opentelemetry/instrumentation-router': { enabled: false },
-      '@opentelemetry/instrumentation-express': { ignoreLayersType: [ExpressLayerType.MIDDLEWARE, ExpressLayerType.ROUTER] },
+      '@opentelemetry/instrumentation-express': {
+        ignoreLayersType: [ExpressLayerType.MIDDLEWARE, ExpressLayerType.ROUTER, ExpressLayerType.REQUEST_HANDLER],
+      },
       // Process CPU and memory (process.memory.usage...) next to the runtime-node V8 heap metrics.
       '@opentelemetry/instrumentation-host-metrics': {
         enabled:
