@@ -14,7 +14,7 @@ import org.springframework.stereotype.Component;
  *
  * <p>While the {@code leak} fault is on, every batch is also kept in a second list with no plateau
  * until {@code cap_mib} is retained, so in-use memory only grows; turning the fault off (or its
- * expiry) frees that list.
+ * expiry) frees that list and hands the memory back to the OS.
  */
 @Component
 public class MemoryHog {
@@ -38,9 +38,7 @@ public class MemoryHog {
         this.faults = faults;
         faults.onOff(kind -> {
             if (kind == FaultKind.LEAK) {
-                synchronized (retained) {
-                    leaked.clear();
-                }
+                releaseLeak();
             }
         });
     }
@@ -76,6 +74,22 @@ public class MemoryHog {
             }
             return new Burst(chunks, chunkKib, batchBytes, retained.size(), retained.size() * batchBytes, maxBatches,
                     leaked.size() * batchBytes, leakCap);
+        }
+    }
+
+    /**
+     * Drops the leaked batches and, if there were any, runs a full collection: G1 gives heap back to the OS only
+     * when a collection shrinks it, so without one the leaked regions stay committed (RSS does not fall) and the
+     * next batches expand the heap further instead of reusing them. (The Go app calls debug.FreeOSMemory here.)
+     */
+    private void releaseLeak() {
+        boolean had;
+        synchronized (retained) {
+            had = !leaked.isEmpty();
+            leaked.clear();
+        }
+        if (had) {
+            System.gc();
         }
     }
 
