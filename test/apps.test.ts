@@ -194,10 +194,12 @@ for (const spec of apps) {
     });
 
     check('Prometheus answers the seed\'s queries on the app\'s OTLP metrics, with exemplars that are real spans', async () => {
-      // Two rounds of traffic more than an export interval apart, so rate() sees increases on every series.
+      // Two rounds of traffic in different metric exports, so rate() sees increases on every series: after each
+      // round, wait until two more exports reached Prometheus (the first may have been collected mid-round).
       for (let round = 0; round < 2; round++) {
         for (const p of ['/hello', '/hello', '/slow?iterations=1', '/hello?fail=true']) await get(base, p);
-        await sleep(4000);
+        const n = otlp!.forwardedCount();
+        await waitFor(`two metric exports forwarded to Prometheus after export #${n} (round ${round + 1})`, () => (otlp!.forwardedCount() >= n + 2 ? true : undefined), 60_000, 50);
       }
       const job = spec.service;
       const rates = await waitFor('rate() series for /slow and /hello', async () => {

@@ -102,9 +102,11 @@ export async function runTour(o: TourOptions): Promise<TourReport> {
   // would otherwise pass on noise
   const walk: Walk = { ctx, svc, route: sy.route, sinceMs, clock, onWait: o.onWait, deadlineMs: clock.now() + o.deadlineMs, profileDelayMs: o.profileDelayMs ?? profileDelayMs(svc) };
   const m0 = sy.measures[0]!;
-  const settledAt = sinceMs + o.waitMs;
+  // Every read spans at least minWindowMs, so the comparison window is the longer of the two.
+  const windowMs = Math.max(o.waitMs, o.minWindowMs);
+  const settledAt = sinceMs + windowMs;
   while (clock.now() < settledAt) {
-    o.onWait(`data since the switch (${Math.round(o.waitMs / 1000)} s, the comparison window)`, settledAt - clock.now());
+    o.onWait(`data since the switch (${Math.round(windowMs / 1000)} s, the comparison window)`, settledAt - clock.now());
     await clock.sleep(Math.min(settledAt - clock.now(), 5000));
   }
   for (;;) {
@@ -160,9 +162,9 @@ export async function runTour(o: TourOptions): Promise<TourReport> {
   const off = await sy.switch.off(o.apps, svc);
   if (!add({ title: `The fix: ${sy.switch.name} off`, ok: off.ok, lines: off.lines })) return report;
   const fixedAt = clock.now();
-  const doneAt = fixedAt + o.waitMs;
+  const doneAt = fixedAt + windowMs;
   while (clock.now() < doneAt) {
-    o.onWait(`after-fix data (${Math.round(o.waitMs / 1000)} s, the comparison window)`, doneAt - clock.now());
+    o.onWait(`after-fix data (${Math.round(windowMs / 1000)} s, the comparison window)`, doneAt - clock.now());
     await clock.sleep(Math.min(doneAt - clock.now(), 5000));
   }
   for (let i = 0; i < measures.length; i++) measures[i]!.after = await read(i, clock.now() - fixedAt);
