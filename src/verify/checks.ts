@@ -9,6 +9,7 @@ import { apps, CHAIN, metrics, seedQueries } from '../facts.js';
 import { composeFile } from '../project.js';
 import { clampToNow, findInSlowTraces, findSlowSpan, getTrace, memo, p95Query, SLOW_ROUTE, slowLogQuery, slowQuery, type VerifyContext } from './context.js';
 import { Fail } from './fail.js';
+import type { CheckResult, Status } from './result.js';
 import { HttpError, UnreachableError } from './http.js';
 import { lintProvisioning } from './lint.js';
 import { entryLabel, logMessage, matcherOf, traceIdOf, type LogEntry } from './loki.js';
@@ -30,16 +31,7 @@ import { inclusiveShare, parseProfileTypeId, REGEX_WORK, serviceSelector, topSel
 import { traceToLogsQuery, traceToMetricsQueries, traceToProfilesQuery, type LinkSpan, type ProfileLinkQuery } from './substitute.js';
 import { PROFILE_ID_TAG, profiledSpanOf, rootSpan, type Span, type Trace } from './tempo.js';
 
-export type Status = 'pass' | 'fail' | 'unreachable';
-
-export interface CheckResult {
-  check: string;
-  service: string;
-  status: Status;
-  evidence: string;
-  cause?: string;
-  link: string;
-}
+export type { CheckResult, Status } from './result.js';
 
 /** The demo apps, the services every check runs for. */
 export const SERVICES: readonly string[] = apps.map((s) => s.name);

@@ -2,8 +2,10 @@
 // Grafana's API (/api/datasources/uid/<uid>, already interpolated by Grafana), or from the
 // provisioning file with Grafana's own interpolation applied ($$ -> $, $VAR/${VAR} from env).
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parse } from 'yaml';
 
+import { repoRoot } from '../project.js';
 import { requestJson } from './http.js';
 import type { TraceQueryOptions } from './trace-query.js';
 
@@ -105,6 +107,9 @@ export function parseProvisioningYaml(text: string, source: string, env: Record<
   });
   return { source, datasources };
 }
+
+/** The datasources file Grafana is provisioned with. */
+export const defaultProvisioningFile = () => join(repoRoot, 'stack', 'grafana', 'provisioning', 'datasources', 'datasources.yaml');
 
 export function readProvisioningFile(path: string, env: Record<string, string | undefined> = process.env): Provisioning {
   return parseProvisioningYaml(readFileSync(path, 'utf8'), path, env);

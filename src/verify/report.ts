@@ -1,18 +1,21 @@
 // Output of `lgtmp verify`: a table for people (evidence, cause, link per check) or JSON.
-import type { CheckResult } from './checks.js';
+import type { CheckResult } from './result.js';
 
-const MARK: Record<CheckResult['status'], string> = { pass: 'pass', fail: 'FAIL', unreachable: 'not reachable' };
+const MARK: Record<CheckResult['status'], string> = { pass: 'pass', fail: 'FAIL', unreachable: 'not reachable', 'not set up': 'not set up' };
 
 export interface Summary {
+  /** Every check passed or is not set up (a link the service does not use is no failure), at least one passed. */
   ok: boolean;
   pass: number;
   fail: number;
   unreachable: number;
+  notSetUp: number;
 }
 
 export function summarize(results: CheckResult[]): Summary {
   const count = (s: CheckResult['status']) => results.filter((r) => r.status === s).length;
-  return { ok: results.length > 0 && results.every((r) => r.status === 'pass'), pass: count('pass'), fail: count('fail'), unreachable: count('unreachable') };
+  const s = { pass: count('pass'), fail: count('fail'), unreachable: count('unreachable'), notSetUp: count('not set up') };
+  return { ok: s.pass > 0 && s.fail === 0 && s.unreachable === 0, ...s };
 }
 
 /** Text broken into lines of at most `width` characters at spaces (a longer word gets its own line). */
@@ -56,7 +59,8 @@ export function renderTable(results: CheckResult[], o: { links?: boolean; width?
   }
   const s = summarize(results);
   lines.push('');
-  lines.push(`${s.pass} passed, ${s.fail} failed, ${s.unreachable} not reachable${s.ok ? ': every correlation works' : ''}`);
+  const notSetUp = s.notSetUp > 0 ? `, ${s.notSetUp} not set up` : '';
+  lines.push(`${s.pass} passed, ${s.fail} failed, ${s.unreachable} not reachable${notSetUp}${s.ok ? (s.notSetUp > 0 ? ': every link the service sends data for works' : ': every correlation works') : ''}`);
   if (refs.length > 0) {
     lines.push('', 'Grafana links (Explore, the page a person would open for each check):');
     refs.forEach((l, i) => lines.push(`[${i + 1}] ${l}`));

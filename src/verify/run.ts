@@ -1,15 +1,14 @@
 // Assemble a verify run: endpoints, provisioning, clients, context; run the checks with retries.
-import { join } from 'node:path';
 
 import { CHECKS, runChecks, selectedChecks, SERVICES, type CheckResult } from './checks.js';
 import { datasources } from '../facts.js';
-import { envFile, readEnv, repoRoot } from '../project.js';
+import { envFile, readEnv } from '../project.js';
 import { grafanaBase, resolveEndpoints, type DatasourceUids, type EndpointFlags, type Endpoints } from './config.js';
 import type { VerifyContext } from './context.js';
 import { UnreachableError } from './http.js';
 import { LokiClient } from './loki.js';
 import { PrometheusClient } from './prometheus.js';
-import { readProvisioningFile, readProvisioningFromGrafana, tracesToLogs, tracesToMetrics, tracesToProfiles, findDatasource, type Provisioning } from './provisioning.js';
+import { defaultProvisioningFile, readProvisioningFile, readProvisioningFromGrafana, tracesToLogs, tracesToMetrics, tracesToProfiles, findDatasource, type Provisioning } from './provisioning.js';
 import { DirectPyroscopeClient, GrafanaPyroscopeClient } from './pyroscope.js';
 import { TempoClient } from './tempo.js';
 
@@ -31,7 +30,7 @@ export interface VerifyOptions extends EndpointFlags {
 
 export const DEFAULT_UIDS: DatasourceUids = { loki: datasources.loki.uid, tempo: datasources.tempo.uid, prometheus: datasources.mimir.uid, pyroscope: datasources.pyroscope.uid };
 
-export const defaultProvisioningFile = () => join(repoRoot, 'stack', 'grafana', 'provisioning', 'datasources', 'datasources.yaml');
+export { defaultProvisioningFile };
 
 /** The datasource uids the checks use: the Tempo datasource and what its correlations point at. */
 export function uidsFrom(p: Provisioning, base: DatasourceUids = DEFAULT_UIDS): DatasourceUids {
@@ -110,7 +109,7 @@ export async function verify(o: VerifyOptions, setup?: Setup): Promise<CheckResu
   let { ctx } = setup;
   let results = await runChecks(ctx, { services, checks: o.checks });
   for (;;) {
-    const pending = results.filter((r) => r.status !== 'pass');
+    const pending = results.filter((r) => r.status === 'fail' || r.status === 'unreachable');
     const left = deadline - Date.now();
     if (pending.length === 0 || left <= 0) return results;
     o.onRetry?.(pending, left);
