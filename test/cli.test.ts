@@ -14,6 +14,7 @@ import { repoRoot, readEnv } from '../src/project.js';
 import { parsePs } from '../src/docker.js';
 import { freePort } from './harness/launcher.js';
 import { goTool } from './harness/go-tool.js';
+import { exampleFolders, exampleService, snippetOf } from './harness/example.js';
 
 const cli = join(repoRoot, 'dist/src/cli.js');
 const standIn = join(repoRoot, 'test/stand-in');
@@ -42,7 +43,7 @@ function binDir(opts: { docker: boolean; composeV1?: boolean }): string {
 
 function runCli(
   args: string[],
-  o: { scenario?: object; docker?: boolean; composeV1?: boolean; envFile?: string; whenUp?: (cli: ChildProcess) => unknown; composeValidate?: string } = {},
+  o: { scenario?: object; docker?: boolean; composeV1?: boolean; envFile?: string; whenUp?: (cli: ChildProcess) => unknown; composeValidate?: string; cwd?: string } = {},
 ): Promise<Run> {
   const log = join(mkdtempSync(join(tmpdir(), 'lgtmp-calls-')), 'calls.jsonl');
   const env: Record<string, string> = {
@@ -53,7 +54,7 @@ function runCli(
   if (o.envFile) env.LGTMP_ENV_FILE = o.envFile;
   if (o.composeValidate) env.STAND_IN_COMPOSE_VALIDATE = o.composeValidate;
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cli, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [cli, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'], ...(o.cwd ? { cwd: o.cwd } : {}) });
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     child.stderr.on('data', (c: Buffer) => (out += c.toString()));
@@ -237,6 +238,26 @@ describe('lgtmp up --with: your own compose services on the stack', () => {
     assert.deepEqual(files.slice(1), [yours], 'your file after ours, in one project');
     assert.match(r.out, /✔ my-app +ready after \d+\.\ds/);
   });
+
+  // Each example's snippet as its README says to start it, from the lgtmp folder: Compose's loader accepts it merged
+  // with ours, and its service is waited for.
+  for (const folder of exampleFolders()) {
+    it(`up --with ${snippetOf(folder)} (the example's own snippet) validates and starts ${folder}'s service with the stack`, async () => {
+      const { service } = await exampleService(folder);
+      const envFile = await envOnFreePorts();
+      const r = await runCli(['up', '--with', snippetOf(folder), '--timeout', '60'], {
+        scenario: { engine: 'ok', compose: 'v2', ps: [], psAfterUp: [...allRunning, ...running([service])] },
+        envFile,
+        composeValidate,
+        cwd: repoRoot,
+        whenUp: async () => (servers = servers.concat(await answerReadiness(envFile))),
+      });
+      assert.equal(r.code, 0, r.out);
+      const up = r.calls.find((c) => c.includes('up'))!;
+      assert.deepEqual(up.flatMap((a, i, all) => (all[i - 1] === '-f' ? [a] : [])).slice(1), [join(repoRoot, snippetOf(folder))]);
+      assert.match(r.out, new RegExp(`✔ ${service} +ready after \\d+\\.\\ds`));
+    });
+  }
 
   it('refuses a file Compose cannot load, with its loader error, and starts nothing', async () => {
     const broken = file('broken.yaml', 'services:\n  my-app:\n    image: busybox\n    ports: [bad\n');

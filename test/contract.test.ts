@@ -24,8 +24,9 @@ import {
   SPAN_PROFILE_TYPE,
   type ServiceFacts,
 } from '../src/facts.js';
-import { envFile, repoRoot } from '../src/project.js';
+import { envFile, readEnv, repoRoot } from '../src/project.js';
 import { PROMETHEUS_VERSION } from './harness/prometheus.js';
+import { exampleFolders, exampleService, snippetOf } from './harness/example.js';
 
 /** A value found in a file, and where. */
 interface Found {
@@ -320,6 +321,31 @@ describe('.env, the fault-switch contract and the recordings agree with src/fact
       } else {
         d.expect(version, versions[component!] ?? `(no ${component} in src/facts.ts)`, `the ${component} version`, file);
       }
+    }
+    d.assertNone();
+  });
+});
+
+describe("the examples' compose snippets agree with src/facts.ts and .env", () => {
+  it('each runs one service under its own name, sends to Alloy, and publishes a host port of its own on 127.0.0.1', { timeout: 10 * 60_000 }, async () => {
+    const d = new Disagreements();
+    const env = readEnv();
+    const ours = new Set(services.map((s) => s.name));
+    const stackPorts = new Map(services.flatMap((s) => s.ports.map((p) => [Number(env[p.envKey]), p.envKey] as const)));
+    const taken = new Map<number, string>();
+    const folders = exampleFolders();
+    assert.ok(folders.length > 0, 'examples/ has example folders');
+    for (const folder of folders) {
+      const file = snippetOf(folder);
+      const e = await exampleService(folder);
+      if (ours.has(e.service)) d.add(`${file}: service ${e.service} has the name of one of lgtmp's services (up --with refuses it)`);
+      if (e.environment['OTEL_SERVICE_NAME'] !== e.service) d.add(`${file}: OTEL_SERVICE_NAME is ${e.environment['OTEL_SERVICE_NAME']}, the service is ${e.service}`);
+      if (e.environment['OTEL_EXPORTER_OTLP_ENDPOINT'] !== OTLP_ENDPOINT) d.add(`${file}: OTEL_EXPORTER_OTLP_ENDPOINT is ${e.environment['OTEL_EXPORTER_OTLP_ENDPOINT']}, src/facts.ts says ${OTLP_ENDPOINT}`);
+      if (e.environment['PYROSCOPE_SERVER_ADDRESS'] !== PROFILES_ENDPOINT) d.add(`${file}: PYROSCOPE_SERVER_ADDRESS is ${e.environment['PYROSCOPE_SERVER_ADDRESS']}, src/facts.ts says ${PROFILES_ENDPOINT}`);
+      if (e.hostIp !== '127.0.0.1') d.add(`${file}: the host port is bound to ${e.hostIp || 'every address'}, the stack's to 127.0.0.1`);
+      const clash = stackPorts.get(e.hostPort) ?? taken.get(e.hostPort);
+      if (clash) d.add(`${file}: host port ${e.hostPort} is also ${clash}`);
+      taken.set(e.hostPort, file);
     }
     d.assertNone();
   });

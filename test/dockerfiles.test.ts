@@ -1,4 +1,5 @@
-// The apps' images without a Docker engine: each Dockerfile (the build contexts compose.yaml names) checked by
+// The apps' and examples' images without a Docker engine: each Dockerfile (the build contexts compose.yaml names,
+// and every folder of examples/) checked by
 // BuildKit's own parser and build checks plus the context and runtime rules of tools/dockerfile-check, by hadolint,
 // and the Java image's entrypoint by shellcheck. Each check is also fed a broken input, so it is seen failing with
 // the message a user would get. What the images run (their ENV and start command) is proven by test/apps.test.ts,
@@ -8,6 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { imageContexts } from './harness/app-env.js';
+import { exampleFolders } from './harness/example.js';
 import { repoRoot, run, type RunResult } from './harness/cache.js';
 import { goTool } from './harness/go-tool.js';
 import { makeTempDir, removeTempDir } from './harness/launcher.js';
@@ -16,6 +18,8 @@ import { linters, type Linters } from './harness/linters.js';
 const entrypoint = 'apps/java/docker-entrypoint.sh';
 /** The build contexts compose.yaml names, relative to the repository (as the messages name them). */
 let contexts: string[] = [];
+/** The examples' build contexts: every folder of examples/ (each must hold a Dockerfile). */
+const exampleContexts = exampleFolders().map((f) => join('examples', f));
 
 /** A small image that passes every check; each broken case below changes one line of it. */
 const GOOD_DOCKERFILE = `FROM alpine:3.22 AS build
@@ -81,6 +85,13 @@ describe('Dockerfiles, checked by BuildKit (tools/dockerfile-check)', () => {
   it("the apps' Dockerfiles (compose.yaml's build contexts) pass every check", async () => {
     assert.equal(contexts.length, 4, 'compose.yaml builds the four apps');
     const r = await run(tool, contexts, { cwd: repoRoot, allowFailure: true });
+    assert.equal(r.stdout + r.stderr, '');
+    assert.equal(r.code, 0);
+  });
+
+  it("the examples' Dockerfiles (every folder of examples/) pass every check", async () => {
+    assert.ok(exampleContexts.length > 0, 'examples/ has example folders');
+    const r = await run(tool, exampleContexts, { cwd: repoRoot, allowFailure: true });
     assert.equal(r.stdout + r.stderr, '');
     assert.equal(r.code, 0);
   });
@@ -177,8 +188,8 @@ describe('Dockerfiles, checked by hadolint; the entrypoint by shellcheck', () =>
   const shellcheck = (files: string[], cwd: string): Promise<RunResult> =>
     run(tools.shellcheck, ['--format', 'gcc', ...files], { cwd, env: { PATH: process.env.PATH ?? '' }, allowFailure: true });
 
-  it("hadolint finds nothing in the apps' Dockerfiles, at any severity", async () => {
-    const r = await hadolint(contexts.map((c) => join(c, 'Dockerfile')), repoRoot);
+  it("hadolint finds nothing in the apps' and the examples' Dockerfiles, at any severity", async () => {
+    const r = await hadolint([...contexts, ...exampleContexts].map((c) => join(c, 'Dockerfile')), repoRoot);
     assert.equal(r.stdout + r.stderr, '');
     assert.equal(r.code, 0);
   });

@@ -27,12 +27,14 @@ export function goEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-/** Builds the demo-app binary into the cache if that exact build is not there yet; returns its path. */
-export async function ensureGoBinary(): Promise<string> {
-  const appDir = goAppDir();
+/**
+ * Builds the Go program in `srcDir` as `cacheDir('go')/<name>-<hash of its sources + go version>/<name>` if that exact
+ * build is not there yet; returns its path.
+ */
+export async function buildGoBinary(srcDir: string, name: string): Promise<string> {
   const version = await goVersion();
-  const hash = contentHash([appDir], {
-    base: appDir,
+  const hash = contentHash([srcDir], {
+    base: srcDir,
     // only what goes into the binary: non-test Go sources, go.mod, go.sum (in any package directory)
     ignore: (p) => {
       if (statSync(p).isDirectory()) return /[/\\](testdata|\.[^/\\]*)$/.test(p);
@@ -40,14 +42,19 @@ export async function ensureGoBinary(): Promise<string> {
     },
   });
   const tag = createHash('sha256').update(version).digest('hex').slice(0, 8);
-  const dir = join(cacheDir('go'), `demo-app-${hash}-${tag}`);
-  const bin = join(dir, 'demo-app');
+  const dir = join(cacheDir('go'), `${name}-${hash}-${tag}`);
+  const bin = join(dir, name);
   if (existsSync(bin)) return bin;
   await populateAtomically(dir, async (tmp) => {
-    await run('go', ['build', '-trimpath', '-buildvcs=false', '-o', join(tmp, 'demo-app'), '.'], { cwd: appDir, env: goEnv(), timeoutMs: 15 * 60_000 });
+    await run('go', ['build', '-trimpath', '-buildvcs=false', '-o', join(tmp, name), '.'], { cwd: srcDir, env: goEnv(), timeoutMs: 15 * 60_000 });
   });
   if (!existsSync(bin)) throw new Error(`go build finished but ${bin} is missing`);
   return bin;
+}
+
+/** The demo-app binary, built into the cache when needed. */
+export function ensureGoBinary(): Promise<string> {
+  return buildGoBinary(goAppDir(), GO_SERVICE);
 }
 
 let binary: string | undefined;

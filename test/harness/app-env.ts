@@ -17,16 +17,30 @@ import type { LaunchRequest } from './app-spec.js';
 /** An app's image config, as BuildKit computes it from the Dockerfile. */
 export interface ImageConfig { Env: string[]; Entrypoint: string[] | null; Cmd: string[] | null; WorkingDir: string; User: string }
 
-interface ComposeService { build?: { context: string }; environment?: Record<string, string | null> }
+/** A compose service as compose-go resolves it (the fields the tests read). */
+export interface ComposeService {
+  build?: { context: string };
+  environment?: Record<string, string | null>;
+  ports?: { host_ip?: string; target: number; published?: string }[];
+}
 
-let project: Promise<Record<string, ComposeService>> | undefined;
+const projects = new Map<string, Promise<Record<string, ComposeService>>>();
 
-/** compose.yaml's services as compose-go resolves them (with .env interpolated, build contexts absolute). */
-function composeServices(): Promise<Record<string, ComposeService>> {
-  project ??= (async () => {
-    const r = await run(await goTool('compose-validate'), [composeFile]);
-    return (JSON.parse(r.stdout) as { services: Record<string, ComposeService> }).services;
-  })();
+/**
+ * compose.yaml's services as compose-go resolves them (with .env interpolated, build contexts absolute), merged with
+ * `withFiles` as `lgtmp up --with` merges them (paths resolved against compose.yaml's folder, as Compose does).
+ */
+export function composeServices(withFiles: readonly string[] = []): Promise<Record<string, ComposeService>> {
+  const files = [composeFile, ...withFiles];
+  const key = files.join('\0');
+  let project = projects.get(key);
+  if (!project) {
+    project = (async () => {
+      const r = await run(await goTool('compose-validate'), files);
+      return (JSON.parse(r.stdout) as { services: Record<string, ComposeService> }).services;
+    })();
+    projects.set(key, project);
+  }
   return project;
 }
 
@@ -40,11 +54,14 @@ export async function imageContexts(): Promise<{ service: string; context: strin
 /** What appStart() maps: the image's config and compose's environment for one service. */
 export interface AppImage { service: string; image: ImageConfig; compose: Record<string, string>; composeHosts: string[] }
 
-/** Reads the service's image config and compose environment (prepare() calls it; launch() then maps synchronously). */
-export async function loadAppImage(service: string): Promise<AppImage> {
-  const services = await composeServices();
+/**
+ * Reads the service's image config and compose environment (prepare() calls it; launch() then maps synchronously);
+ * withFiles: the compose files it comes from besides compose.yaml (an example's snippet).
+ */
+export async function loadAppImage(service: string, withFiles: readonly string[] = []): Promise<AppImage> {
+  const services = await composeServices(withFiles);
   const s = services[service];
-  if (!s?.build) throw new Error(`compose.yaml has no service ${service} built from a Dockerfile`);
+  if (!s?.build) throw new Error(`${['compose.yaml', ...withFiles].join(' + ')}: no service ${service} built from a Dockerfile`);
   const r = await run(await goTool('dockerfile-check'), ['-image-config', s.build.context]);
   const compose = Object.fromEntries(Object.entries(s.environment ?? {}).map(([k, v]) => [k, v ?? '']));
   return { service, image: JSON.parse(r.stdout) as ImageConfig, compose, composeHosts: Object.keys(services) };

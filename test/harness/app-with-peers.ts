@@ -21,7 +21,7 @@ export interface AppWithPeers {
  * Starts Prometheus, the receivers and the app (env: extra environment for the app, winning over the spec's;
  * nextServiceUrl: its NEXT_SERVICE_URL).
  */
-export async function startAppWithPeers(spec: AppSpec, env?: Record<string, string>, nextServiceUrl?: string): Promise<AppWithPeers> {
+export async function startAppWithPeers(spec: Pick<AppSpec, 'prepare' | 'launch'>, env?: Record<string, string>, nextServiceUrl?: string): Promise<AppWithPeers> {
   await spec.prepare();
   // Newest first: on failure, and in close(), what was started is stopped in reverse order, the app first.
   const stops: (() => Promise<void>)[] = [];

@@ -1,0 +1,146 @@
+// Each example of examples/ (a user's own minimal service, instrumented as docs/instrument-your-app.md says) started
+// as its image and compose snippet say, with its OTLP endpoint at an in-process receiver that forwards metrics to a
+// real Prometheus and its Pyroscope address at an in-process ingest receiver; every assertion is on the data that
+// arrived. Table-driven: one spec per example in test/examples/<folder>.ts. LGTMP_EXAMPLES=go limits the run.
+import { after, before, describe, it, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { metrics, SPAN_PROFILE_TYPE } from '../src/facts.js';
+import { exampleSpecs } from './examples/index.js';
+import { startAppWithPeers, type AppWithPeers } from './harness/app-with-peers.js';
+import { repoRoot, tail } from './harness/cache.js';
+import { ALLOY_JOB_STATEMENT, alloyJob, exampleLaunch, loadExample, type LoadedExample } from './harness/example.js';
+import { waitFor } from './harness/launcher.js';
+import { servesRoute, SPAN_KIND_SERVER, type ReceivedSpan } from './harness/otlp-receiver.js';
+import { frameShare, hottestFrames } from './harness/profile-receiver.js';
+
+const specs = await exampleSpecs();
+
+async function get(base: string, path: string): Promise<{ status: number; text: string }> {
+  const res = await fetch(`${base}${path}`, { signal: AbortSignal.timeout(60_000) });
+  return { status: res.status, text: await res.text() };
+}
+
+const nowNs = (): bigint => BigInt(Date.now()) * 1_000_000n;
+
+describe('examples', () => {
+  it('at least one example is selected', () => {
+    assert.ok(specs.length > 0, `no example selected (LGTMP_EXAMPLES=${process.env.LGTMP_EXAMPLES ?? ''})`);
+  });
+
+  it('Alloy gives spans and log records the job of their service.name, as alloyJob() assumes', () => {
+    const config = readFileSync(join(repoRoot, 'stack', 'alloy', 'config.alloy'), 'utf8');
+    for (const block of ['trace_statements', 'log_statements']) {
+      const body = new RegExp(`${block} \\{([^}]*)\\}`).exec(config)?.[1] ?? '';
+      assert.ok(body.includes(ALLOY_JOB_STATEMENT) && /context\s*=\s*"resource"/.test(body), `config.alloy's ${block}: ${body}`);
+    }
+  });
+});
+
+for (const spec of specs) {
+  describe(`examples/${spec.folder} with receivers and Prometheus`, { timeout: 30 * 60_000 }, () => {
+    let example: LoadedExample | undefined;
+    let peers: AppWithPeers | undefined;
+    const service = (): string => example!.compose.service;
+    const diag = (): string => [
+      peers?.otlp.summary() ?? 'no OTLP receiver',
+      peers?.profiles.summary() ?? 'no profile receiver',
+      `--- examples/${spec.folder} output (tail) ---\n${peers ? tail(peers.app.output(), 6000) : '(not started)'}`,
+    ].join('\n');
+    const check = (name: string, fn: (t: TestContext) => Promise<void>, timeoutMs = 4 * 60_000): void => {
+      it(name, { timeout: timeoutMs }, async (t) => {
+        try {
+          await fn(t);
+        } catch (e) {
+          if (e instanceof Error) e.message += `\n===== diagnostics =====\n${diag()}`;
+          throw e;
+        }
+      });
+    };
+
+    before(async () => {
+      example = await loadExample(spec);
+      const loaded = example;
+      peers = await startAppWithPeers({ prepare: () => Promise.resolve(), launch: (o) => exampleLaunch(loaded, o) });
+    }, { timeout: 25 * 60_000 });
+    after(async () => { await peers?.close(); });
+
+    // Shared between the checks below (node:test runs them in order).
+    let server: ReceivedSpan | undefined;
+
+    check('GET / answers 200, a bad request to the work route a 4xx, and it keeps serving', async () => {
+      const base = peers!.base;
+      assert.equal((await get(base, '/')).status, 200);
+      const bad = await get(base, spec.work.badPath);
+      assert.ok(bad.status >= 400 && bad.status < 500, `${spec.work.badPath}: ${bad.status} ${bad.text}`);
+      assert.equal((await get(base, '/')).status, 200);
+    });
+
+    check('the work request is a trace: a SERVER span for the route under the compose service name, with the job Alloy gives it, pyroscope.profile.id, and the child span', async (t) => {
+      const t0 = nowNs() - 1_000_000_000n;
+      const r = await get(peers!.base, spec.work.path);
+      assert.equal(r.status, 200, r.text);
+      const otlp = peers!.otlp;
+      server = await waitFor(`the ${spec.work.route} server span`, () => otlp.spans().find((s) =>
+        s.resource['service.name'] === service() && s.kind === SPAN_KIND_SERVER && servesRoute(s, spec.work.route) &&
+        Number(s.attributes['http.response.status_code']) === 200 && s.startTimeUnixNano >= t0), 60_000);
+      const root = server;
+      assert.equal(root.parentSpanId, '', 'the server span is the root of its trace');
+      assert.equal(alloyJob(root.resource), service(), 'the span\'s job tag in Tempo (what "Logs for this span" queries by)');
+      assert.equal(root.attributes['pyroscope.profile.id'], root.spanId, 'pyroscope.profile.id = the root span\'s id ("Profiles for this span")');
+      const child = await waitFor(`the child span ${spec.work.childSpan}`, () => otlp.spans().find((s) => s.traceId === root.traceId && s.name === spec.work.childSpan), 30_000);
+      assert.equal(child.parentSpanId, root.spanId, 'the child span\'s parent is the server span');
+      t.diagnostic(`${service()}: ${root.name} ${root.durationMs.toFixed(0)} ms, ${child.name} ${child.durationMs.toFixed(0)} ms`);
+    });
+
+    check('a log record of the request carries the span\'s trace and span id as its trace context, not in its text (logs bridge)', async () => {
+      assert.ok(server, 'needs the server span');
+      const root = server;
+      const log = await waitFor('a log record with the server span\'s trace id', () => peers!.otlp.logs().find((l) => l.traceId === root.traceId), 60_000);
+      assert.equal(log.spanId, root.spanId, 'log record span id = server span id');
+      assert.equal(log.resource['service.name'], service());
+      assert.equal(alloyJob(log.resource), service(), 'the record\'s job label in Loki');
+      const body = typeof log.body === 'string' ? log.body : JSON.stringify(log.body);
+      assert.ok(body.length > 0, 'the record has a message');
+      assert.ok(!body.includes(root.traceId), `the trace id is not in the message text: ${body}`);
+    });
+
+    check(`${metrics.httpDuration} reaches Prometheus under job=<service> with http_route`, async () => {
+      const query = `${metrics.httpDuration}_count{job="${service()}",http_route="${spec.work.route}"}`;
+      const series = await waitFor(`${query} in Prometheus`, async () => {
+        const r = await peers!.prom.query(query);
+        return r.some((s) => Number(s.value[1]) > 0) ? r : undefined;
+      }, 90_000, 1000);
+      assert.ok(series.every((s) => s.metric['http_request_method'] === 'GET'), JSON.stringify(series.map((s) => s.metric)));
+      assert.deepEqual(peers!.otlp.forwardErrors(), []);
+    });
+
+    // An SDK that records no exemplars is a known upstream gap, reported as a skip with its reason, never as a pass.
+    const exemplarCheck = spec.noExemplars ? (name: string) => it(name, { skip: spec.noExemplars }) : check;
+    exemplarCheck('an exemplar on the duration histogram carries the trace id of a span the example sent', async () => {
+      const hit = await waitFor('an exemplar whose trace_id is a received span', async () => {
+        const now = Date.now() / 1000;
+        const ex = await peers!.prom.exemplars(`${metrics.httpDuration}_bucket{job="${service()}"}`, now - 900, now + 60);
+        const ids = ex.flatMap((s) => s.exemplars.map((e) => e.labels['trace_id'] ?? ''));
+        const traceIds = new Set(peers!.otlp.spans().map((s) => s.traceId));
+        return ids.find((id) => traceIds.has(id));
+      }, 90_000, 2000);
+      assert.match(hit, /^[0-9a-f]{32}$/);
+    });
+
+    check(`a ${SPAN_PROFILE_TYPE} profile labelled with the server span's id has the work function among its hottest frames`, async (t) => {
+      assert.ok(server, 'needs the server span');
+      const spanId = server.spanId;
+      const samples = await waitFor(`${SPAN_PROFILE_TYPE} samples labelled span_id=${spanId}`, () => {
+        const s = peers!.profiles.spanSamples(service(), SPAN_PROFILE_TYPE, spanId);
+        return s.some((x) => x.value > 0 && x.stack.some((f) => spec.work.frame.test(f))) ? s : undefined;
+      }, 120_000, 1000);
+      const hot = hottestFrames(samples, 5);
+      const share = frameShare(samples, spec.work.frame);
+      t.diagnostic(`${service()}: ${samples.length} samples under span ${spanId}; ${spec.work.frame} carries ${(share * 100).toFixed(0)}%; hottest ${JSON.stringify(hot)}`);
+      assert.ok(share >= 0.5, `the work function carries most of the span's CPU samples (${share.toFixed(2)}): ${JSON.stringify(hot)}`);
+      assert.ok(hot.some((h) => spec.work.frame.test(h.frame)) || share === 1, `the work function is among the hottest frames: ${JSON.stringify(hot)}`);
+    });
+  });
+}
