@@ -6,7 +6,6 @@ import { after, before, describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { parse as parseYaml } from 'yaml';
 import { CHAIN, FAULT_KINDS, findService, metrics, type FaultKind } from '../src/facts.js';
 import { allApps, selectedApps } from './apps/index.js';
@@ -16,6 +15,7 @@ import { faultsRequest, getFaults, postFault, setFault } from './harness/fault-c
 import { groupRssMiB } from './harness/proc-group.js';
 import { startAppWithPeers, type AppWithPeers } from './harness/app-with-peers.js';
 import { repoRoot, tail } from './harness/cache.js';
+import { startConnectionDropper, type ConnectionDropper } from './harness/connection-dropper.js';
 import { freePort, launchApp, waitFor, type LaunchedApp } from './harness/launcher.js';
 import { servesRoute, SPAN_KIND_CLIENT, SPAN_KIND_SERVER, startOtlpReceiver, type OtlpReceiver, type ReceivedLog, type ReceivedSpan } from './harness/otlp-receiver.js';
 import { frameShare, hottestFrames, startProfileReceiver, type ProfileReceiver, type ProfileSample } from './harness/profile-receiver.js';
@@ -268,7 +268,6 @@ for (const spec of apps) {
       for (let i = 0; i < 3; i++) {
         const r = await get(base, '/alloc');
         assert.equal(r.status, 200, r.text);
-        await sleep(500);
       }
       const isAlloc = (t: string): boolean => (spec.alloc.profileType ? t === spec.alloc.profileType : ALLOC_TYPE.test(t));
       await waitFor('allocation samples under the alloc app frame', () => {
@@ -489,26 +488,28 @@ for (const spec of apps) {
 }
 
 for (const spec of apps) {
-  describe(`${spec.language} app (${spec.service}) with unreachable OTLP and Pyroscope endpoints`, { timeout: 15 * 60_000 }, () => {
+  describe(`${spec.language} app (${spec.service}) with OTLP and Pyroscope endpoints that drop every connection`, { timeout: 15 * 60_000 }, () => {
     let app: LaunchedApp | undefined;
+    let dropper: ConnectionDropper | undefined;
     let base = '';
     const diag = (): string => `--- ${spec.service} output (tail) ---\n${app ? tail(app.output(), 6000) : '(not started)'}`;
     before(async () => {
       await spec.prepare();
-      const closed = `http://127.0.0.1:${await freePort()}`; // nothing listens there
+      dropper = await startConnectionDropper();
       const port = await freePort();
       base = `http://127.0.0.1:${port}`;
-      app = await launchApp(spec.launch({ port, otlpUrl: closed, pyroscopeUrl: closed }));
+      app = await launchApp(spec.launch({ port, otlpUrl: dropper.url, pyroscopeUrl: dropper.url }));
     }, { timeout: 15 * 60_000 });
-    after(async () => { await app?.stop(); });
+    after(async () => { await app?.stop(); await dropper?.close(); });
 
     it('starts and serves every route without waiting on the exporters', { timeout: 5 * 60_000 }, (t) => withDiagnostics(diag, async () => {
       const slowHello: number[] = [];
       let maxHello = 0;
-      const deadline = Date.now() + 8000; // spans several export intervals
+      // One round per export attempt the app makes, until its exporters have tried (and failed) several times.
       let rounds = 0;
-      while (Date.now() < deadline || rounds < 3) {
+      while (rounds < 6) {
         rounds++;
+        const attempts = dropper!.attempts();
         const hello = await get(base, '/hello');
         assert.equal(hello.status, 200);
         assert.match(hello.text, /Hello World/);
@@ -520,9 +521,9 @@ for (const spec of apps) {
         assert.equal(alloc.status, 200, alloc.text);
         const h = await get(base, '/healthz');
         assert.equal(h.status, 200);
-        await sleep(500);
+        await waitFor(`an export attempt after round ${rounds}`, () => dropper!.attempts() > attempts || undefined, 60_000, 100);
       }
-      t.diagnostic(`${spec.service}: ${rounds} rounds, slowest /hello ${maxHello.toFixed(0)} ms with unreachable endpoints`);
+      t.diagnostic(`${spec.service}: ${rounds} rounds, ${dropper!.attempts()} export connections dropped, slowest /hello ${maxHello.toFixed(0)} ms`);
       assert.deepEqual(slowHello, [], '/hello answered in under 1 s every time (no blocking on exporters)');
     }));
 

@@ -91,23 +91,6 @@ export function resolveEndpoints(flags: EndpointFlags, env: Record<string, strin
   };
 }
 
-/** Parse Grafana-style durations: 30s, 5m, 1h, 1.5h, -5m, 250ms, 2d, 1w. Returns milliseconds. */
-export function parseDuration(text: string): number {
-  const m = /^(-?\d+(?:\.\d+)?)(ms|s|m|h|d|w|M|y)$/.exec(text.trim());
-  if (!m) throw new Error(`not a duration: "${text}" (use e.g. 30s, 5m, 1h)`);
-  const unit: Record<string, number> = {
-    ms: 1,
-    s: 1000,
-    m: 60_000,
-    h: 3_600_000,
-    d: 86_400_000,
-    w: 604_800_000,
-    M: 2_592_000_000,
-    y: 31_536_000_000,
-  };
-  return Math.round(Number(m[1]) * unit[m[2]!]!);
-}
-
 /** A point in time given as unix seconds, unix milliseconds or an ISO date. Returns milliseconds. */
 export function parseTime(text: string): number {
   if (/^\d+(\.\d+)?$/.test(text)) {

@@ -8,7 +8,7 @@
 //   dotted X is read as a nested path, so `service.name` needs the ["service.name"] form) and
 //   getVariableUsageInfo (a link with an undefined variable is not shown);
 // - "$": pkg/services/provisioning/values (os.ExpandEnv over every string after splitting on $$).
-import { parseDuration } from './config.js';
+import { grafanaIntervalMs } from './grafana-interval.js';
 import { derivedFields, exemplarDestinations, traceQueryOf, tracesToLogs, tracesToMetrics, tracesToProfiles, type DatasourceSettings, type Provisioning } from './provisioning.js';
 import type { LinkSpan } from './substitute.js';
 
@@ -31,7 +31,7 @@ export interface LintFinding {
 const shiftOf = (v: string | undefined): number | undefined => {
   if (!v) return undefined;
   try {
-    return parseDuration(v);
+    return grafanaIntervalMs(v);
   } catch {
     return Number.NaN;
   }

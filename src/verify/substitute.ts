@@ -5,7 +5,7 @@
 // transformer): scoped variables `__span` and `__tags` (not `__trace`, which no
 // provisioned query uses), the template syntaxes `$name`, `${name}`, `${name.path}`,
 // `${name:format}`, `[[name]]`, and the time window around the span with the provisioned shifts.
-import { parseDuration } from './config.js';
+import { grafanaIntervalMs } from './grafana-interval.js';
 import type { TraceToLogsOptions, TraceToMetricsOptions, TraceToProfilesOptions } from './provisioning.js';
 
 /** The span as Grafana's trace view models it (times in microseconds, like TraceSpan). */
@@ -130,7 +130,7 @@ export function spanTimeRange(span: LinkSpan, shift: { startMs: number; endMs: n
   return { fromMs, toMs };
 }
 
-const shiftMs = (v: string | undefined, dflt: number) => (v ? parseDuration(v) : dflt);
+const shiftMs = (v: string | undefined, dflt: number) => (v ? grafanaIntervalMs(v) : dflt);
 
 export interface LinkQuery {
   query: string;

@@ -6,7 +6,7 @@
 //   [from - spanStartTimeShift, to + spanEndTimeShift] (each '30m' when unset); without it, 0..0;
 // - pkg/tsdb/tempo/trace.go, performTraceRequest/createRequest: GET /api/v2/traces/<id> with
 //   start/end as Unix seconds of that range (Go's Time.Unix), and no bounds when either is 0.
-import { parseDuration } from './config.js';
+import { grafanaIntervalMs } from './grafana-interval.js';
 
 export interface TraceQueryOptions {
   timeShiftEnabled?: boolean;
@@ -26,8 +26,8 @@ export interface TraceByIdRange {
 /** The start/end Grafana's trace-by-id request carries for the range [fromMs, toMs]; undefined: no bounds. */
 export function traceByIdRange(traceQuery: TraceQueryOptions | undefined, view: { fromMs: number; toMs: number }): TraceByIdRange | undefined {
   if (!traceQuery?.timeShiftEnabled) return undefined;
-  const fromMs = view.fromMs - parseDuration(traceQuery.spanStartTimeShift || DEFAULT_SHIFT);
-  const toMs = view.toMs + parseDuration(traceQuery.spanEndTimeShift || DEFAULT_SHIFT);
+  const fromMs = view.fromMs - grafanaIntervalMs(traceQuery.spanStartTimeShift || DEFAULT_SHIFT);
+  const toMs = view.toMs + grafanaIntervalMs(traceQuery.spanEndTimeShift || DEFAULT_SHIFT);
   const startSec = Math.floor(fromMs / 1000);
   const endSec = Math.floor(toMs / 1000);
   return startSec === 0 || endSec === 0 ? undefined : { startSec, endSec };
