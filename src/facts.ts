@@ -182,6 +182,19 @@ export const seedQueries = {
   cpuProfile: (svc: string) => ({ profileTypeId: SPAN_PROFILE_TYPE, labelSelector: `{service_name="${svc}"}` }),
 } as const;
 
+/**
+ * "Logs for this span": the Tempo datasource's tracesToLogsV2.query as Grafana reads it (the provisioning file writes
+ * each `$` as `$$`). It finds a span's lines whether the trace id is in the line (the demo apps) or only in Loki's
+ * structured metadata `trace_id` (an OpenTelemetry logs bridge: the record's trace context, not its text). The regexp
+ * stage gives a line the label `line_trace_id` only when the line holds the id; the label filter keeps a line whose
+ * structured metadata or line has it. Lines are shown unchanged. Proven with Loki 3.7.6's own code: test/logs-link.test.ts.
+ */
+export const SPAN_LOGS_QUERY =
+  '{job="${__span.tags.job}"} | regexp "(?P<line_trace_id>${__span.traceId})" | trace_id="${__span.traceId}" or line_trace_id="${__span.traceId}"';
+
+/** The seed's "Logs for this span" query: a line filter, so it misses lines that carry the trace id only as metadata. */
+export const SEED_SPAN_LOGS_QUERY = '{job="${__span.tags.job}"} |= "${__span.traceId}"';
+
 /** The seed's own app, the one the walkthrough follows. */
 export const SEED_SERVICE = 'demo-app';
 

@@ -21,10 +21,12 @@ import {
   pinnedVersions,
   PROFILES_ENDPOINT,
   services,
+  SPAN_LOGS_QUERY,
   SPAN_PROFILE_TYPE,
   type ServiceFacts,
 } from '../src/facts.js';
 import { envFile, readEnv, repoRoot } from '../src/project.js';
+import { interpolateProvisioningValue } from '../src/verify/provisioning.js';
 import { PROMETHEUS_VERSION } from './harness/prometheus.js';
 import { exampleFolders, exampleService, snippetOf } from './harness/example.js';
 
@@ -256,6 +258,13 @@ describe("Grafana's provisioning and Alloy's config agree with src/facts.ts", ()
     for (const q of grep(file, /\b(traces_spanmetrics_\w+|traces_service_graph_\w+)/)) {
       if (![metrics.spanCalls, metrics.spanLatencyBuckets, metrics.serviceGraphRequests].includes(q.value as never)) d.add(`${q.file}:${q.line}: metric ${q.value} is not in src/facts.ts`);
     }
+    d.assertNone();
+  });
+
+  it('links spans to logs with the query of the facts, as Grafana reads it ($$ -> $)', () => {
+    const d = new Disagreements();
+    const found = provisioning.at(['datasources', index(datasources.tempo.uid)!, 'jsonData', 'tracesToLogsV2', 'query']);
+    d.expect(found && { ...found, value: interpolateProvisioningValue(found.value, {}) }, SPAN_LOGS_QUERY, 'tracesToLogsV2.query', file);
     d.assertNone();
   });
 

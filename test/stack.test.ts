@@ -171,7 +171,6 @@ describe('Grafana provisioning', () => {
     assert.equal(byUid.pyroscope?.type, 'grafana-pyroscope-datasource');
     const tempo = byUid.tempo!.jsonData!;
     for (const key of ['tracesToLogsV2', 'tracesToMetrics', 'tracesToProfiles', 'serviceMap', 'nodeGraph']) assert.ok(tempo[key], `tempo.${key}`);
-    assert.match(String((tempo.tracesToLogsV2 as { query: string }).query), /\{job="\$\$\{__span\.tags\.job\}"\} \|= "\$\$\{__span\.traceId\}"/);
     const derived = (byUid.loki!.jsonData!.derivedFields as { matcherType: string; matcherRegex: string; datasourceUid: string }[])[0]!;
     assert.deepEqual([derived.matcherType, derived.matcherRegex, derived.datasourceUid], ['label', 'trace_id', 'tempo']);
     const exemplarLabels = (byUid.mimir!.jsonData!.exemplarTraceIdDestinations as { name: string }[]).map((e) => e.name).sort();
