@@ -14,6 +14,7 @@ import { parse, stringify } from 'yaml';
 import { parseTourArgs } from '../src/commands/tour.js';
 import { seedProfileTypes, SERVICES, shellCheck, traceProfile, type CheckResult } from '../src/verify/checks.js';
 import { grafanaProxyUrl, resolveEndpoints } from '../src/verify/config.js';
+import { SEED_SPAN_LOGS_QUERY, SPAN_LOGS_QUERY } from '../src/facts.js';
 import { readEnv, repoRoot } from '../src/project.js';
 import { exploreUrl } from '../src/verify/links.js';
 import { traceIdOf, type LogEntry } from '../src/verify/loki.js';
@@ -54,17 +55,24 @@ function byCheck(results: CheckResult[], svc = 'demo-app'): Record<string, Check
 }
 
 async function runOn(stack: FixtureStack, extra: Partial<VerifyOptions> = {}): Promise<CheckResult[]> {
-  return verify({ direct: true, ...stack.urls, nowMs: NOW_MS, services: ['demo-app'], ...extra });
+  return verify({ direct: true, ...stack.urls, nowMs: NOW_MS, services: ['demo-app'], provisioningFile: recorded.file, ...extra });
 }
 
 function show(results: CheckResult[]): string {
   return renderTable(results, { links: false, width: 160 });
 }
 
-/** A copy of the repository's datasources.yaml with `edit` applied to the parsed document. */
+/**
+ * A copy of the repository's datasources.yaml as the recordings were made with it, then `edit` applied to the parsed
+ * document. The Loki recordings answer the seed's "Logs for this span" query (`|= "<trace id>"`), the one they were made
+ * with, and the fixture server answers only what was recorded: so here tracesToLogsV2.query is the seed's. The
+ * provisioned query (SPAN_LOGS_QUERY, which also finds lines whose trace id is only structured metadata) is proven on
+ * the same recorded streams with Loki 3.7.6's own code in logs-link.test.ts.
+ */
 function provisioningVariant(edit: (doc: { datasources: Array<{ uid: string; jsonData: Record<string, any> }> }) => void): { file: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'lgtmp-prov-'));
   const doc = parse(readFileSync(defaultProvisioningFile(), 'utf8')) as { datasources: Array<{ uid: string; jsonData: Record<string, any> }> };
+  tempoOf(doc).jsonData['tracesToLogsV2'].query = SEED_SPAN_LOGS_QUERY.replaceAll('$', () => '$$'); // Grafana's escape in the file
   edit(doc);
   const file = join(dir, 'datasources.yaml');
   writeFileSync(file, stringify(doc));
@@ -72,6 +80,10 @@ function provisioningVariant(edit: (doc: { datasources: Array<{ uid: string; jso
 }
 
 const tempoOf = (doc: { datasources: Array<{ uid: string; jsonData: Record<string, any> }> }) => doc.datasources.find((d) => d.uid === 'tempo')!;
+
+/** The provisioning verify runs with on the recordings (see provisioningVariant). */
+const recorded = provisioningVariant(() => {});
+after(() => recorded.cleanup());
 
 /** The recorded /slow trace's root span, as verify reads it from Tempo. */
 async function recordedSlowRoot(stack: FixtureStack): Promise<Span> {
@@ -161,7 +173,7 @@ describe('verify on the recorded responses', () => {
 
   it('the CLI prints the table and exits 1 unless every check passes; 0 when the selected ones do', async () => {
     const cli = join(repoRoot, 'dist', 'src', 'cli.js');
-    const args = ['verify', '--direct', '--now', String(RECORDED_END_SEC), '--service', 'demo-app', '--loki-url', stack.urls.lokiUrl, '--tempo-url', stack.urls.tempoUrl, '--prometheus-url', stack.urls.prometheusUrl, '--pyroscope-url', stack.urls.pyroscopeUrl];
+    const args = ['verify', '--direct', '--now', String(RECORDED_END_SEC), '--service', 'demo-app', '--provisioning', recorded.file, '--loki-url', stack.urls.lokiUrl, '--tempo-url', stack.urls.tempoUrl, '--prometheus-url', stack.urls.prometheusUrl, '--pyroscope-url', stack.urls.pyroscopeUrl];
     const all = await promisify(execFile)(process.execPath, [cli, ...args]).then(
       () => assert.fail('expected exit 1'),
       (e: { code: number; stdout: string }) => e,
@@ -595,7 +607,7 @@ describe('provisioning reader, substitution and Grafana paths against stack/graf
       ],
     );
     assert.equal(findDatasource(prov, 'mimir')!.url, 'http://mimir:9009/prometheus');
-    assert.equal(tracesToLogs(tempo)!.query, '{job="${__span.tags.job}"} |= "${__span.traceId}"');
+    assert.equal(tracesToLogs(tempo)!.query, SPAN_LOGS_QUERY);
     assert.equal(findDatasource(prov, 'loki')!.jsonData['derivedFields'] && (findDatasource(prov, 'loki')!.jsonData['derivedFields'] as Array<{ url: string }>)[0]!.url, '${__value.raw}');
     assert.match(tracesToMetrics(tempo)!.queries![0]!.query!, /^sum by \(span_name\) \(rate\(traces_spanmetrics_calls_total\{\$__tags, span_name="\$\{__span\.name\}"\}\[5m\]\)\)$/);
     assert.equal(tracesToProfiles(tempo)!.profileTypeId, 'process_cpu:cpu:nanoseconds:cpu:nanoseconds');
@@ -612,9 +624,9 @@ describe('provisioning reader, substitution and Grafana paths against stack/graf
     assert.equal(expandEnv('cost $ 5 and ${} and $1', { '1': 'one' }), 'cost $ 5 and  and one');
   });
 
-  it('trace -> logs: the seed\'s query for the recorded span, with the -5m/+5m window', () => {
+  it('trace -> logs: the provisioned query for the recorded span, with the -5m/+5m window', () => {
     const lq = traceToLogsQuery(root, tracesToLogs(tempo)!)!;
-    assert.equal(lq.query, `{job="demo-app"} |= "${ids.slow}"`);
+    assert.equal(lq.query, `{job="demo-app"} | regexp "(?P<line_trace_id>${ids.slow})" | trace_id="${ids.slow}" or line_trace_id="${ids.slow}"`);
     assert.deepEqual(lq.undefinedVariables, []);
     assert.equal(lq.range.fromMs, Math.floor(root.startTimeUs / 1000) - 300_000);
     assert.equal(lq.range.toMs, Math.floor((root.startTimeUs + root.durationUs) / 1000) + 300_000);

@@ -261,8 +261,8 @@ const traceToLogs: CheckFn = async (ctx, svc, out) => {
     throw new Fail(
       `${code(lq.query)} over span ${tl.spanStartTimeShift ?? '0'}/${tl.spanEndTimeShift ?? '0'}: ${entries.length} lines, none of trace ${span.traceId}`,
       entries.length > 0
-        ? 'the query returns lines of other traces: filter by the trace id (|= "${__span.traceId}" or filterByTraceID)'
-        : `no log line of trace ${span.traceId} in that window: the app's request log lacks the trace id, its job label differs from the span's job tag, or spanStartTimeShift/spanEndTimeShift are too narrow (default 0)`,
+        ? 'the query returns lines of other traces: keep the lines with the trace id in the line or in the structured metadata trace_id (where logs bridges put it), as the provisioned | regexp "(?P<line_trace_id>${__span.traceId})" | trace_id="${__span.traceId}" or line_trace_id="${__span.traceId}" does'
+        : `no log line of trace ${span.traceId} in that window: the app's logs carry the trace id neither in the line nor as the record's trace context (structured metadata trace_id), their job label differs from the span's job tag, or spanStartTimeShift/spanEndTimeShift are too narrow (default 0)`,
     );
   }
   return `span ${span.name} (${span.spanId}) -> ${code(lq.query)} -> ${own.length} line(s): "${short(logMessage(own[0]!), 70)}"`;

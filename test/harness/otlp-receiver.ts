@@ -39,10 +39,14 @@ export interface ReceivedMetric {
   points: { attributes: Record<string, unknown>; exemplars: { traceId: string; spanId: string }[] }[];
 }
 export interface ReceivedRequest { signal: 'traces' | 'logs' | 'metrics'; contentType: string; contentEncoding: string; bytes: number; status: number; error?: string }
+/** A log export exactly as it arrived: its Content-Type and Content-Encoding headers and body bytes. */
+export interface CapturedLogRequest { contentType: string; contentEncoding: string; body: Buffer }
 export interface OtlpReceiver {
   url: string;
   spans(): ReceivedSpan[];
   logs(): ReceivedLog[];
+  /** The accepted log exports as sent, to replay into other programs' parsers (Loki's, in logs-link.test.ts). */
+  logRequests(): CapturedLogRequest[];
   metrics(): ReceivedMetric[];
   close(): Promise<void>;
   /** Every request received (for diagnostics), including rejected ones. */
@@ -145,6 +149,7 @@ export async function startOtlpReceiver(opts: { prometheusUrl?: string } = {}): 
   };
   const spans: ReceivedSpan[] = [];
   const logs: ReceivedLog[] = [];
+  const logRequests: CapturedLogRequest[] = [];
   const metrics: ReceivedMetric[] = [];
   const requests: ReceivedRequest[] = [];
   const forwardErrors: string[] = [];
@@ -261,6 +266,7 @@ export async function startOtlpReceiver(opts: { prometheusUrl?: string } = {}): 
       else if (contentEncoding && contentEncoding !== 'identity') throw new Error(`unsupported content encoding ${contentEncoding}`);
       decoded = decode(signal, contentType, raw);
       ingest(signal, decoded);
+      if (signal === 'logs') logRequests.push({ contentType: req.headers['content-type'] ?? '', contentEncoding: String(req.headers['content-encoding'] ?? ''), body });
     } catch (e) {
       record.status = 400;
       record.error = e instanceof Error ? e.message : String(e);
@@ -279,6 +285,7 @@ export async function startOtlpReceiver(opts: { prometheusUrl?: string } = {}): 
     url,
     spans: () => [...spans],
     logs: () => [...logs],
+    logRequests: () => [...logRequests],
     metrics: () => [...metrics],
     requests: () => [...requests],
     forwardErrors: () => [...forwardErrors],
