@@ -29,6 +29,7 @@ import { envFile, readEnv, repoRoot } from '../src/project.js';
 import { interpolateProvisioningValue } from '../src/verify/provisioning.js';
 import { PROMETHEUS_VERSION } from './harness/prometheus.js';
 import { exampleFolders, exampleService, snippetOf } from './harness/example.js';
+import { loadAppImage } from './harness/app-env.js';
 
 /** A value found in a file, and where. */
 interface Found {
@@ -355,6 +356,39 @@ describe("the examples' compose snippets agree with src/facts.ts and .env", () =
       const clash = stackPorts.get(e.hostPort) ?? taken.get(e.hostPort);
       if (clash) d.add(`${file}: host port ${e.hostPort} is also ${clash}`);
       taken.set(e.hostPort, file);
+    }
+    d.assertNone();
+  });
+
+  // The README's "On the host" command is the container's settings by hand: it must set what the image and the snippet
+  // set (OTEL_* and PYROSCOPE_*), with the stack's addresses as seen from the host, and listen on the host port.
+  it("each README starts it as its snippet does, and its on-the-host command sets what the image and the snippet set", { timeout: 10 * 60_000 }, async () => {
+    const d = new Disagreements();
+    const env = readEnv();
+    const hostAddress = (value: string): string => value.replace(/\/\/([a-z0-9-]+):(\d+)/, (whole, host: string, port: string) => {
+      const fact = services.find((s) => s.name === host)?.ports.find((p) => p.container === Number(port));
+      return fact ? `//localhost:${env[fact.envKey]}` : whole;
+    });
+    for (const folder of exampleFolders()) {
+      const file = `examples/${folder}/README.md`;
+      const text = readFileSync(join(repoRoot, file), 'utf8');
+      const e = await exampleService(folder);
+      for (const said of [`up --with ${snippetOf(folder)}`, `localhost:${e.hostPort}/`, `verify --service ${e.service}`]) {
+        if (!text.includes(said)) d.add(`${file}: does not say \`${said}\``);
+      }
+      const block = /\*\*On the host\*\*[^]*?```sh\n([^]*?)```/.exec(text)?.[1];
+      if (!block) { d.add(`${file}: no "**On the host**" section with a sh block`); continue; }
+      const host = new Map([...block.matchAll(/(?:^|\s)([A-Z][A-Z0-9_]*)=('[^']*'|\S+)/g)].map((m) => [m[1]!, m[2]!.replace(/^'|'$/g, '')]));
+      if (host.get('PORT') !== String(e.hostPort)) d.add(`${file}: the host command sets PORT=${host.get('PORT') ?? '(nothing)'}, the snippet publishes ${e.hostPort}`);
+      const image = await loadAppImage(e.service, [join(repoRoot, snippetOf(folder))]);
+      const imageEnv = Object.fromEntries(image.image.Env.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+      const container = { ...imageEnv, ...e.environment };
+      const telemetry = (name: string): boolean => /^(OTEL|PYROSCOPE)_/.test(name);
+      for (const [name, value] of Object.entries(container).filter(([n]) => telemetry(n))) {
+        if (!host.has(name)) d.add(`${file}: the host command does not set ${name} (the ${name in e.environment ? 'snippet' : 'image'} sets ${value})`);
+        else if (hostAddress(value) !== value && host.get(name) !== hostAddress(value)) d.add(`${file}: the host command sets ${name}=${host.get(name)}, from the host that is ${hostAddress(value)}`);
+      }
+      for (const name of [...host.keys()].filter((n) => telemetry(n) && !(n in container))) d.add(`${file}: the host command sets ${name}, which neither the image nor the snippet sets`);
     }
     d.assertNone();
   });
