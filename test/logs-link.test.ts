@@ -5,9 +5,12 @@
 // OpenTelemetry logs bridge stores: its trace id is only the record's trace context, structured metadata trace_id.
 // The seed's line filter runs beside it to show what it misses. logs-link-apps.test.ts proves the same on real SDKs.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 
 import { SEED_SPAN_LOGS_QUERY, SPAN_LOGS_QUERY } from '../src/facts.js';
+import { repoRoot } from '../src/project.js';
 import { findDatasource, readProvisioningFile, tracesToLogs } from '../src/verify/provisioning.js';
 import { defaultProvisioningFile } from '../src/verify/run.js';
 import { traceToLogsQuery } from '../src/verify/substitute.js';
@@ -101,8 +104,9 @@ describe('"Logs for this span" on the recorded Loki responses, run by Loki 3.7.6
     for (const e of bridged.flatMap((s) => s.entries)) assert.ok(!e.line.includes(e.structuredMetadata['trace_id']!), e.line);
   });
 
-  it('the provisioned query is the fact, and what verify interpolates for the /slow span', () => {
+  it('the provisioned query is the fact, the one README shows, and what verify interpolates for the /slow span', () => {
     assert.equal(tracesToLogs(tempo)!.query, SPAN_LOGS_QUERY);
+    assert.ok(readFileSync(join(repoRoot, 'README.md'), 'utf8').includes('```logql\n' + SPAN_LOGS_QUERY + '\n```'), 'README shows the query Grafana runs');
     assert.equal(queryFor(ids.slow), `{job="demo-app"} | regexp "(?P<line_trace_id>${ids.slow})" | trace_id="${ids.slow}" or line_trace_id="${ids.slow}"`);
   });
 
