@@ -4,16 +4,16 @@
 // arrived. Table-driven: one spec per example in test/examples/<folder>.ts. LGTMP_EXAMPLES=go limits the run.
 import { after, before, describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { metrics, SPAN_PROFILE_TYPE } from '../src/facts.js';
 import { exampleSpecs } from './examples/index.js';
 import { startAppWithPeers, type AppWithPeers } from './harness/app-with-peers.js';
 import { repoRoot, tail } from './harness/cache.js';
-import { ALLOY_JOB_STATEMENT, alloyJob, exampleLaunch, loadExample, type LoadedExample } from './harness/example.js';
+import { ALLOY_JOB_STATEMENT, alloyJob, exampleLaunch, examplesRoot, loadExample, type LoadedExample } from './harness/example.js';
 import { waitFor } from './harness/launcher.js';
 import { servesRoute, SPAN_KIND_SERVER, type ReceivedSpan } from './harness/otlp-receiver.js';
-import { frameShare, hottestFrames } from './harness/profile-receiver.js';
+import { frameShare, selfFrames } from './harness/profile-receiver.js';
 import * as judge from '../src/verify/byo/judge.js';
 import { PrometheusClient } from '../src/verify/prometheus.js';
 
@@ -29,6 +29,15 @@ const nowNs = (): bigint => BigInt(Date.now()) * 1_000_000n;
 describe('examples', () => {
   it('at least one example is selected', () => {
     assert.ok(specs.length > 0, `no example selected (LGTMP_EXAMPLES=${process.env.LGTMP_EXAMPLES ?? ''})`);
+  });
+
+  it('each example holds its Dockerfile, compose snippet and README, and the files it copies from a demo app unchanged', () => {
+    for (const spec of specs) {
+      for (const file of ['Dockerfile', 'compose.yaml', 'README.md']) assert.ok(existsSync(join(examplesRoot, spec.folder, file)), `examples/${spec.folder}/${file}`);
+      for (const [copy, source] of Object.entries(spec.copies ?? {})) {
+        assert.ok(readFileSync(join(repoRoot, copy)).equals(readFileSync(join(repoRoot, source))), `${copy} differs from ${source}: copy it again (cp ${source} ${copy})`);
+      }
+    }
   });
 
   it('Alloy gives spans and log records the job of their service.name, as alloyJob() assumes', () => {
@@ -138,11 +147,13 @@ for (const spec of specs) {
         const s = peers!.profiles.spanSamples(service(), SPAN_PROFILE_TYPE, spanId);
         return s.some((x) => x.value > 0 && x.stack.some((f) => spec.work.frame.test(f))) ? s : undefined;
       }, 120_000, 1000);
-      const hot = hottestFrames(samples, 5);
+      // In the flame graph: the work function is under most of the span's samples, and it is where the time is
+      // spent (self time; a runtime frame it calls, such as Go's preemption point, may take a share).
+      const hot = selfFrames(samples, 3);
       const share = frameShare(samples, spec.work.frame);
-      t.diagnostic(`${service()}: ${samples.length} samples under span ${spanId}; ${spec.work.frame} carries ${(share * 100).toFixed(0)}%; hottest ${JSON.stringify(hot)}`);
-      assert.ok(share >= 0.5, `the work function carries most of the span's CPU samples (${share.toFixed(2)}): ${JSON.stringify(hot)}`);
-      assert.ok(hot.some((h) => spec.work.frame.test(h.frame)) || share === 1, `the work function is among the hottest frames: ${JSON.stringify(hot)}`);
+      t.diagnostic(`${service()}: ${samples.length} samples under span ${spanId}; ${spec.work.frame} under ${(share * 100).toFixed(0)}%; hottest self frames ${JSON.stringify(hot)}`);
+      assert.ok(share >= 0.5, `the work function is under most of the span's CPU samples (${share.toFixed(2)}): ${JSON.stringify(hot)}`);
+      assert.ok(hot.some((h) => spec.work.frame.test(h.frame) && h.share >= 0.3), `the work function is among the hottest self frames: ${JSON.stringify(hot)}`);
     });
 
     // `lgtmp verify --service <name>`'s judgements (src/verify/byo/judge.ts) on what the receivers captured, passed
@@ -170,9 +181,7 @@ for (const spec of specs) {
         return s.length > 0 ? s : undefined;
       }, 120_000, 1000);
       const total = samples.reduce((a, x) => a + x.value, 0);
-      const self = new Map<string, number>();
-      for (const x of samples) self.set(x.stack.at(-1) ?? '', (self.get(x.stack.at(-1) ?? '') ?? 0) + x.value);
-      const top = [...self].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([frame, v]) => ({ frame, share: v / total }));
+      const top = selfFrames(samples, 3);
       const sent = profiles.profiles().filter((p) => p.service === svc).map((p) => p.profileTypeId);
       const rows = [
         judge.judgeTraces(svc, stored),

@@ -74,6 +74,11 @@ export interface ExampleSpec {
   };
   /** Set (to the reason) when the language's OpenTelemetry SDK records no exemplars: that check is then a skip. */
   noExemplars?: string;
+  /**
+   * Files the guide tells users to copy from a demo app, kept byte for byte (checked): example file -> its source,
+   * both relative to the repository.
+   */
+  copies?: Record<string, string>;
 }
 
 /** A loaded example: its compose facts and its image, ready to launch. */

@@ -209,6 +209,18 @@ export function hottestFrames(samples: ProfileSample[], n: number): { frame: str
     .map(([frame, e]) => ({ frame, share: e.value / total }));
 }
 
+/** Frames by self value (the leaf of each stack, stacks being root first), as a share of the total, highest first. */
+export function selfFrames(samples: ProfileSample[], n: number): { frame: string; share: number }[] {
+  const total = samples.reduce((a, x) => a + x.value, 0);
+  if (total <= 0) return [];
+  const byLeaf = new Map<string, number>();
+  for (const smp of samples) {
+    const leaf = smp.stack.at(-1) ?? '';
+    byLeaf.set(leaf, (byLeaf.get(leaf) ?? 0) + smp.value);
+  }
+  return [...byLeaf].sort((a, b) => b[1] - a[1]).slice(0, n).map(([frame, value]) => ({ frame, share: value / total }));
+}
+
 /** Share of the total value whose stack contains a frame matching `re`. */
 export function frameShare(samples: ProfileSample[], re: RegExp): number {
   const total = samples.reduce((a, x) => a + x.value, 0);
