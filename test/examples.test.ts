@@ -42,6 +42,25 @@ describe('examples', () => {
     }
   });
 
+  // The guide's install commands name versions; the examples' manifests are where they are pinned and tested.
+  it('every package@version of docs/instrument-your-app.md that an example depends on is the version it pins', () => {
+    const guide = readFileSync(join(repoRoot, 'docs', 'instrument-your-app.md'), 'utf8');
+    const pinned = new Map<string, string>();
+    for (const folder of specs.map((x) => x.folder)) {
+      const dir = join(examplesRoot, folder);
+      if (existsSync(join(dir, 'package.json'))) {
+        const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
+        for (const [name, version] of Object.entries(manifest.dependencies ?? {})) pinned.set(name, version);
+      }
+      if (existsSync(join(dir, 'go.mod'))) {
+        for (const m of readFileSync(join(dir, 'go.mod'), 'utf8').matchAll(/^\s*(\S+) (v\S+)( \/\/ indirect)?$/gm)) pinned.set(m[1]!, m[2]!);
+      }
+    }
+    const named = [...guide.matchAll(/(?<=^|\s)(@?[a-z0-9][\w./-]*)@(v?\d[\w.-]*)/gm)].filter((m) => pinned.has(m[1]!));
+    assert.ok(named.length > 0, 'the guide names versions of the examples\' packages');
+    assert.deepEqual(named.filter((m) => pinned.get(m[1]!) !== m[2]).map((m) => `${m[1]}@${m[2]} (pinned: ${pinned.get(m[1]!)})`), []);
+  });
+
   it('Alloy gives spans and log records the job of their service.name, as resourceAttributesThroughAlloy() assumes', () => {
     const config = readFileSync(join(repoRoot, 'stack', 'alloy', 'config.alloy'), 'utf8');
     for (const block of ['trace_statements', 'log_statements']) {
