@@ -12,9 +12,9 @@ import { startAppWithPeers, type AppWithPeers } from './harness/app-with-peers.j
 import { repoRoot, tail } from './harness/cache.js';
 import { ALLOY_JOB_STATEMENT, exampleLaunch, examplesRoot, loadExample, resourceAttributesThroughAlloy, type LoadedExample } from './harness/example.js';
 import { lokiQuery, lokiStreamsOf } from './harness/loki-oracle.js';
-import { waitFor } from './harness/launcher.js';
-import { servesRoute, SPAN_KIND_SERVER, type ReceivedSpan } from './harness/otlp-receiver.js';
-import { frameShare, selfFrames } from './harness/profile-receiver.js';
+import { freePort, launchApp, waitFor } from './harness/launcher.js';
+import { servesRoute, SPAN_KIND_SERVER, startOtlpReceiver, type ReceivedSpan } from './harness/otlp-receiver.js';
+import { frameShare, selfFrames, startProfileReceiver } from './harness/profile-receiver.js';
 import * as judge from '../src/verify/byo/judge.js';
 import { PrometheusClient } from '../src/verify/prometheus.js';
 import { traceToLogsQuery } from '../src/verify/substitute.js';
@@ -231,6 +231,43 @@ for (const spec of specs) {
       assert.match(rows.find((r) => r.check === 'logs->trace')!.evidence, /in structured metadata trace_id only \(a logs bridge; not in the line\)/);
       assert.match(rows.find((r) => r.check === 'trace->logs')!.evidence, /trace id in structured metadata only/);
       assert.ok(spanLogs.every((l) => l.structuredMetadata['trace_id'] === root.traceId), `"Logs for this span" returns only that trace's lines: ${JSON.stringify(spanLogs)}`);
+    });
+  });
+}
+
+for (const spec of specs) {
+  // A user copies the example's shutdown path too: with export intervals longer than the check, whatever arrives
+  // was sent when SIGTERM came.
+  const skip = spec.sigtermFlush ? false : `examples/${spec.folder}: its spec claims no flush on SIGTERM (test/examples/${spec.folder}.ts sigtermFlush)`;
+  describe(`examples/${spec.folder}: SIGTERM flushes the last spans, log records, metrics and profile`, { timeout: 15 * 60_000, skip }, () => {
+    it('a request\'s span, log record and duration metric, and a CPU profile of its work, arrive when it stops', { timeout: 10 * 60_000 }, async () => {
+      const example = await loadExample(spec);
+      const otlp = await startOtlpReceiver();
+      const profiles = await startProfileReceiver();
+      const port = await freePort();
+      const env = {
+        OTEL_BSP_SCHEDULE_DELAY: '600000', OTEL_BLRP_SCHEDULE_DELAY: '600000', OTEL_METRIC_EXPORT_INTERVAL: '600000',
+        OTEL_RESOURCE_ATTRIBUTES: resourceAttributesThroughAlloy(example), ...spec.sigtermFlush!.env,
+      };
+      const app = await launchApp(exampleLaunch(example, { port, otlpUrl: otlp.url, pyroscopeUrl: profiles.url, env }));
+      const svc = example.compose.service;
+      try {
+        const r = await get(`http://127.0.0.1:${port}`, spec.work.path);
+        assert.equal(r.status, 200, r.text);
+        assert.deepEqual([otlp.spans().length, otlp.logs().length, otlp.metrics().length], [0, 0, 0], 'nothing exported before SIGTERM (long intervals)');
+        await app.stop();
+        const diag = `${otlp.summary()}\n${profiles.summary()}\n--- output ---\n${tail(app.output(), 4000)}`;
+        const server = otlp.spans().find((s) => s.resource['service.name'] === svc && s.kind === SPAN_KIND_SERVER && servesRoute(s, spec.work.route));
+        assert.ok(server, `the ${spec.work.route} server span was flushed\n${diag}`);
+        assert.ok(otlp.logs().some((l) => l.traceId === server.traceId), `its log record was flushed\n${diag}`);
+        assert.ok(otlp.metrics().some((m) => m.name === 'http.server.request.duration'), `the duration histogram was flushed\n${diag}`);
+        const cpu = profiles.profiles().filter((p) => p.service === svc && p.profileTypeId === SPAN_PROFILE_TYPE).flatMap((p) => p.samples);
+        assert.ok(cpu.some((x) => x.value > 0 && x.stack.some((f) => spec.work.frame.test(f))), `a ${SPAN_PROFILE_TYPE} profile with the work function arrived\n${diag}`);
+      } finally {
+        await app.stop();
+        await otlp.close();
+        await profiles.close();
+      }
     });
   });
 }

@@ -20,5 +20,7 @@ export const example: ExampleSpec = {
   },
   startTimeoutMs: 30_000,
   // Trial division below 1,000,000: ~1 s here (under load).
+  // main.go shuts the server down, then every provider and the profiler (pyroscope-go has no upload-rate setting).
+  sigtermFlush: { env: {} },
   work: { route: '/work', path: '/work?n=1000000', badPath: '/work?n=lots', childSpan: 'countPrimes', frame: /^main\.countPrimes$/ },
 };

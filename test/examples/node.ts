@@ -46,6 +46,8 @@ export const example: ExampleSpec = {
   },
   startTimeoutMs: 60_000,
   // Trial division below 1,000,000: ~1 s here (under load).
+  // telemetry.ts shuts the SDK down and stops the profiler (which uploads what it holds) on SIGTERM.
+  sigtermFlush: { env: { PYROSCOPE_FLUSH_INTERVAL_MS: '600000' } },
   work: { route: '/work', path: '/work?n=1000000', badPath: '/work?n=lots', childSpan: 'countPrimes', frame: /(^|:)countPrimes(:|$)/ },
   // The reason verify gives for Node.js (opentelemetry-js #2594).
   noExemplars: hint('exemplars', 'nodejs'),

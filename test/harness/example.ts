@@ -75,6 +75,11 @@ export interface ExampleSpec {
   /** Set (to the reason) when the language's OpenTelemetry SDK records no exemplars: that check is then a skip. */
   noExemplars?: string;
   /**
+   * Set when the example's code flushes every signal on SIGTERM (its shutdown path is then checked); the environment
+   * that makes its profiler's periodic upload longer than the check, if it has one.
+   */
+  sigtermFlush?: { env: Record<string, string> };
+  /**
    * Files the guide tells users to copy from a demo app, kept byte for byte (checked): example file -> its source,
    * both relative to the repository.
    */
