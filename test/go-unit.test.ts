@@ -1,13 +1,15 @@
 // demo-app's own Go tests (apps/go: handlers, request log format, regex path in both modes, alloc cap, traffic
 // generator bounds, bad input, unreachable backends), run with `go test ./...`; and the built binary's graceful
-// shutdown, which must flush every signal on SIGTERM.
+// shutdown, which must flush every signal on SIGTERM; examples/go under go vet and gofmt.
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { run } from './harness/cache.js';
 import { freePort, launchApp } from './harness/launcher.js';
 import { startOtlpReceiver } from './harness/otlp-receiver.js';
 import { startProfileReceiver } from './harness/profile-receiver.js';
 import { GO_SERVICE, goApp, goAppDir, goEnv, goVersion } from './apps/go.js';
+import { examplesRoot } from './harness/example.js';
 
 test('demo-app (Go): go vet and go test ./... pass', { timeout: 20 * 60_000 }, async () => {
   await goVersion(); // clear error when Go is missing
@@ -59,4 +61,13 @@ test('demo-app (Go): SIGTERM flushes spans, logs, metrics and profiles before ex
     await otlp.close();
     await prof.close();
   }
+});
+
+test('examples/go: go vet passes and gofmt has nothing to change (a user copies it)', { timeout: 20 * 60_000 }, async () => {
+  await goVersion();
+  const dir = join(examplesRoot, 'go');
+  const vet = await run('go', ['vet', './...'], { cwd: dir, env: goEnv(), allowFailure: true, timeoutMs: 10 * 60_000 });
+  assert.equal(vet.code, 0, `go vet exited with ${vet.code ?? vet.signal}\n${vet.stdout}\n${vet.stderr}`);
+  const fmt = await run('gofmt', ['-l', '.'], { cwd: dir, allowFailure: true, timeoutMs: 60_000 });
+  assert.deepEqual([fmt.code, fmt.stdout.trim()], [0, ''], `gofmt -l lists files to reformat\n${fmt.stderr}`);
 });
