@@ -16,6 +16,7 @@ import { LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-log
 import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { Function as PFunction, Label, Line, Location, Profile, Sample, StringTable, ValueType } from 'pprof-format';
+import { alloyTransformConfig } from './harness/alloy-transform.js';
 import { cacheDir, contentHash, populateAtomically, repoRoot, run } from './harness/cache.js';
 import { ensureJfrDecoder } from './harness/jfr.js';
 import { freePort, groupAlive, launchApp, makeTempDir, removeTempDir, waitFor } from './harness/launcher.js';
@@ -493,5 +494,41 @@ describe('cache lock', { timeout: 2 * 60_000 }, () => {
     assert.equal(await exited, 130, 'exit code 128 + SIGINT');
     assert.ok(!existsSync(started.dir), `temp dir ${started.dir} removed`);
     await waitFor('the app\'s process group to be gone (SIGKILL sent at exit)', () => !groupAlive(started.pid), 5_000, 50);
+  });
+});
+
+// Alloy's one change to traces and logs, run by the collector's own transform processor: the receiver's
+// throughAlloy mode, which the logs-link and examples tests use to see `job` as the stack stores it.
+describe("Alloy's transform block through the collector's transform processor (test/harness/alloy-transform.ts)", { timeout: 25 * 60_000 }, () => {
+  it('reads the block of stack/alloy/config.alloy: job from service.name for traces and logs, nothing for metrics', () => {
+    const config = alloyTransformConfig();
+    const statement = 'set(attributes["job"], attributes["service.name"]) where attributes["job"] == nil';
+    assert.equal(config['error_mode'], 'ignore');
+    assert.deepEqual(config['trace_statements'], [{ context: 'resource', statements: [statement] }]);
+    assert.deepEqual(config['log_statements'], [{ context: 'resource', statements: [statement] }]);
+    assert.equal(config['metric_statements'], undefined);
+  });
+
+  it("gives an SDK's spans and logs job = service.name, and keeps a job the service set", async () => {
+    const recv = await startOtlpReceiver({ throughAlloy: true });
+    try {
+      for (const [name, extra] of [['alloy-plain', {}], ['alloy-own-job', { job: 'team/own' }]] as const) {
+        const resource = resourceFromAttributes({ 'service.name': name, ...extra });
+        const tp = new BasicTracerProvider({ resource, spanProcessors: [new SimpleSpanProcessor(new OTLPTraceExporter({ url: `${recv.url}/v1/traces` }))] });
+        tp.getTracer('alloy-check').startSpan('GET /', { kind: SpanKind.SERVER }).end();
+        await tp.shutdown();
+        const lp = new LoggerProvider({ resource, processors: [new SimpleLogRecordProcessor({ exporter: new OTLPLogExporter({ url: `${recv.url}/v1/logs` }) })] });
+        lp.getLogger('alloy-check').emit({ severityNumber: SeverityNumber.INFO, body: 'hello' });
+        await lp.shutdown();
+      }
+      const jobs = (xs: Array<{ resource: Record<string, unknown> }>) => Object.fromEntries(xs.map((x) => [String(x.resource['service.name']), x.resource['job']]));
+      const want = { 'alloy-plain': 'alloy-plain', 'alloy-own-job': 'team/own' };
+      await waitFor('2 spans and 2 log records', () => (recv.spans().length >= 2 && recv.logs().length >= 2) || undefined, 10 * 60_000, 100);
+      assert.deepEqual(jobs(recv.spans()), want, recv.summary());
+      assert.deepEqual(jobs(recv.logs()), want, recv.summary());
+      assert.ok(recv.requests().every((r) => r.status === 200), recv.summary());
+    } finally {
+      await recv.close();
+    }
   });
 });

@@ -5,8 +5,8 @@
 // code (tools/logql-check). logs-link.test.ts does the same on the recorded Loki responses.
 //
 // Alloy (stack/alloy/config.alloy, otelcol.processor.transform "job") copies service.name into the resource attribute
-// `job` of spans and logs when the app set none; the query needs it on both. Alloy does not run here, so the services
-// are given that attribute by their SDKs' own OTEL_RESOURCE_ATTRIBUTES, which Alloy's transform leaves as it is.
+// `job` of spans and logs when the app set none; the query needs it on both. The receiver runs that block with the
+// collector's own transform processor (throughAlloy), so the services here set no `job` themselves, as in compose.
 // LGTMP_APPS (as in apps.test.ts) must include go, or be unset, for the Go app's part to run.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -18,7 +18,6 @@ import { defaultProvisioningFile } from '../src/verify/run.js';
 import { traceToLogsQuery, type LinkSpan } from '../src/verify/substitute.js';
 import { GO_SERVICE, goApp } from './apps/go.js';
 import { ensurePythonVenv } from './apps/python.js';
-import { loadAppImage } from './harness/app-env.js';
 import { repoRoot, run } from './harness/cache.js';
 import { freePort, launchApp, waitFor, type LaunchedApp } from './harness/launcher.js';
 import { lokiQuery, lokiStreamsOf, type LokiEntry, type LokiStream } from './harness/loki-oracle.js';
@@ -62,13 +61,10 @@ describe('"Logs for this span" on the Go demo app\'s own log exports, through Lo
 
   before(async () => {
     await goApp.prepare();
-    otlp = await startOtlpReceiver();
+    otlp = await startOtlpReceiver({ throughAlloy: true });
     profiles = await startProfileReceiver();
-    const composeAttributes = (await loadAppImage(GO_SERVICE)).compose['OTEL_RESOURCE_ATTRIBUTES'];
     const port = await freePort();
-    app = await launchApp(
-      goApp.launch({ port, otlpUrl: otlp.url, pyroscopeUrl: profiles.url, env: { OTEL_RESOURCE_ATTRIBUTES: [composeAttributes, `job=${GO_SERVICE}`].filter(Boolean).join(',') } }),
-    );
+    app = await launchApp(goApp.launch({ port, otlpUrl: otlp.url, pyroscopeUrl: profiles.url }));
     for (let i = 0; i < 3; i++) {
       const res = await fetch(`http://127.0.0.1:${port}/hello`, { signal: AbortSignal.timeout(30_000) });
       assert.equal(res.status, 200, await res.text());
@@ -116,11 +112,10 @@ describe('"Logs for this span" on a service logging through the OpenTelemetry lo
 
   before(async () => {
     const venv = await ensurePythonVenv();
-    otlp = await startOtlpReceiver();
+    otlp = await startOtlpReceiver({ throughAlloy: true });
     const env: NodeJS.ProcessEnv = { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '' };
     Object.assign(env, {
       OTEL_SERVICE_NAME: SERVICE,
-      OTEL_RESOURCE_ATTRIBUTES: `job=${SERVICE}`,
       OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
       OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
       OTEL_TRACES_EXPORTER: 'otlp',

@@ -3,6 +3,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import protobuf from 'protobufjs';
+import { prepareAlloyTransform, throughAlloy } from './alloy-transform.js';
 import { otlpRoot } from './protos.js';
 import { serveOnLoopback } from './loopback.js';
 
@@ -39,7 +40,7 @@ export interface ReceivedMetric {
   points: { attributes: Record<string, unknown>; exemplars: { traceId: string; spanId: string }[] }[];
 }
 export interface ReceivedRequest { signal: 'traces' | 'logs' | 'metrics'; contentType: string; contentEncoding: string; bytes: number; status: number; error?: string }
-/** A log export exactly as it arrived: its Content-Type and Content-Encoding headers and body bytes. */
+/** A log export as it arrived (after Alloy's transform, uncompressed, with throughAlloy): its Content-Type and Content-Encoding headers and body bytes. */
 export interface CapturedLogRequest { contentType: string; contentEncoding: string; body: Buffer }
 export interface OtlpReceiver {
   url: string;
@@ -140,8 +141,14 @@ function scopeName(s: unknown): string {
   return isObj(s) ? str(s.name) : '';
 }
 
-export async function startOtlpReceiver(opts: { prometheusUrl?: string } = {}): Promise<OtlpReceiver> {
+/**
+ * prometheusUrl: forward metric exports there (as Alloy forwards them to Mimir).
+ * throughAlloy: traces and logs are kept as Alloy's transform block hands them on (test/harness/alloy-transform.ts),
+ * e.g. with the `job` resource attribute it derives from service.name, instead of as the SDK sent them.
+ */
+export async function startOtlpReceiver(opts: { prometheusUrl?: string; throughAlloy?: boolean } = {}): Promise<OtlpReceiver> {
   const root = await otlpRoot();
+  if (opts.throughAlloy) await prepareAlloyTransform();
   const types = {
     traces: root.lookupType(SIGNALS.traces),
     logs: root.lookupType(SIGNALS.logs),
@@ -261,12 +268,18 @@ export async function startOtlpReceiver(opts: { prometheusUrl?: string } = {}): 
     requests.push(record);
     let decoded: Obj;
     try {
-      let raw = body;
+      let raw: Buffer = body;
       if (contentEncoding === 'gzip') raw = gunzipSync(body);
       else if (contentEncoding && contentEncoding !== 'identity') throw new Error(`unsupported content encoding ${contentEncoding}`);
+      const viaAlloy = opts.throughAlloy && signal !== 'metrics';
+      if (viaAlloy) raw = await throughAlloy(signal, raw, contentType === 'application/json');
       decoded = decode(signal, contentType, raw);
       ingest(signal, decoded);
-      if (signal === 'logs') logRequests.push({ contentType: req.headers['content-type'] ?? '', contentEncoding: String(req.headers['content-encoding'] ?? ''), body });
+      if (signal === 'logs') {
+        logRequests.push(viaAlloy
+          ? { contentType: req.headers['content-type'] ?? '', contentEncoding: '', body: raw }
+          : { contentType: req.headers['content-type'] ?? '', contentEncoding: String(req.headers['content-encoding'] ?? ''), body });
+      }
     } catch (e) {
       record.status = 400;
       record.error = e instanceof Error ? e.message : String(e);
