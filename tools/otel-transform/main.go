@@ -2,6 +2,8 @@
 // processor/transformprocessor, the code Alloy's otelcol.processor.transform runs) applied to one OTLP/HTTP
 // export request, so the tests see spans and logs as Alloy hands them on, not as the SDK sent them.
 // A test oracle: it reads one request on stdin and writes the transformed request on stdout; it serves nothing.
+// Pinned to collector-contrib v0.158.0, the release in the go.mod of Alloy's main branch of 2026-08-21 (the
+// newest Alloy source read for this; the stack runs Alloy v1.21.2 from .env), transformprocessor/factory.go there.
 //
 //	otel-transform -signal traces|logs -config '<JSON of the processor config>' [-json] < request > request
 //
