@@ -3,18 +3,23 @@
 // a plain OpenTelemetry Python SDK process playing the four names, so exactly "a user's service"),
 // read through verify's own clients from the fixture server; the per-language hints and their links.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
 
 import { repoRoot } from '../src/project.js';
 import * as judge from '../src/verify/byo/judge.js';
 import { GUIDE, hint, README_SECTION, SDK_LANGUAGES } from '../src/verify/byo/hints.js';
 import { LokiClient } from '../src/verify/loki.js';
+import { renderTable, summarize } from '../src/verify/report.js';
+import type { CheckResult } from '../src/verify/result.js';
+import { verify } from '../src/verify/run.js';
 import { PrometheusClient } from '../src/verify/prometheus.js';
 import { DirectPyroscopeClient, topSelfFrames } from '../src/verify/pyroscope.js';
 import { TempoClient } from '../src/verify/tempo.js';
-import { fixtureIds, RECORDED_END_SEC, serveFixtureStack, type FixtureStack } from './verify/fixture-server.js';
+import { fixtureIds, RECORDED_END_SEC, serveFixtureStack, type Fixture, type FixtureStack } from './verify/fixture-server.js';
 
 const ids = fixtureIds();
 const END_MS = RECORDED_END_SEC * 1000;
@@ -166,5 +171,101 @@ describe('the per-language hints', () => {
     assert.match(hint('profiles', 'nodejs'), /@pyroscope\/nodejs/);
     assert.match(hint('traces', undefined), /OTEL_EXPORTER_OTLP_ENDPOINT=http:\/\/alloy:4318/);
     for (const l of SDK_LANGUAGES) assert.ok(hint('traces', l).startsWith(`${l}: `));
+  });
+});
+
+const show = (results: CheckResult[]) => renderTable(results, { links: false, width: 160 });
+const byCheck = (results: CheckResult[]) => Object.fromEntries(results.map((r) => [r.check, r]));
+
+describe('verify --service <your service>: the generic checks on the recorded responses', () => {
+  let stack: FixtureStack;
+  let rows: Record<string, CheckResult>;
+  let all: CheckResult[];
+  before(async () => {
+    stack = await serveFixtureStack();
+    // the recordings' demo-app is a plain OpenTelemetry Python SDK process: what a service of your own sends
+    all = await verify({ direct: true, ...stack.urls, nowMs: END_MS, services: [SVC], generic: true });
+    rows = byCheck(all.filter((r) => r.service === SVC));
+  });
+  after(async () => stack.close());
+
+  it('runs the generic set (no demo route assumed), and each link passes on data', () => {
+    assert.deepEqual(Object.keys(rows), ['traces', 'logs->trace', 'trace->logs', 'job-tag', 'span-metrics', 'red-metrics', 'exemplar->trace', 'trace->profile', 'service-graph']);
+    for (const r of Object.values(rows)) assert.equal(r.status, 'pass', show([r]));
+    assert.match(rows['traces']!.evidence, /^\d+ spans in 2 traces, 2 SERVER \(GET \/chain, GET \/slow\); telemetry\.sdk\.language=python$/);
+    assert.match(rows['logs->trace']!.evidence, new RegExp(`trace_id=${ids.slow}, in structured metadata trace_id and the line -> trace of 2 spans$`));
+    assert.ok(rows['trace->logs']!.evidence.startsWith(`span GET /slow (${ids.slow_profile_id}) -> \`{job="demo-app"} |= "${ids.slow}"\` -> 1 line(s) of trace ${ids.slow}`), rows['trace->logs']!.evidence);
+    assert.equal(rows['job-tag']!.evidence, 'spans carry job="demo-app"');
+    assert.match(rows['red-metrics']!.evidence, /4 series \(\/alloc \/chain \/hello \/slow\)$/);
+    assert.match(rows['exemplar->trace']!.evidence, new RegExp(`trace_id=${ids.chain} -> trace of 7 spans$`));
+    assert.match(rows['trace->profile']!.evidence, new RegExp(`pyroscope.profile.id=${ids.slow_profile_id} -> process_cpu:cpu:nanoseconds:cpu:nanoseconds, total \\d+; top self frames: checkEmail 100%$`));
+    assert.equal(rows['service-graph']!.evidence, 'edges: demo-app -> java-demo-app, node-demo-app -> demo-app');
+    assert.ok(rows['trace->profile']!.link.includes('/explore?'), rows['trace->profile']!.link);
+  });
+
+  it('a service that sends no profiles: trace->profile is "not set up" with the Python packages to add, and the run still exits 0', async () => {
+    // the same recordings with Pyroscope knowing no demo-app and the spans without pyroscope.profile.id
+    const noProfiles = (f: Fixture): Fixture => {
+      if (f.file === 'pyroscope/label-values-service.json') f.response = { names: (f.response as { names: string[] }).names.filter((n) => n !== SVC) };
+      if (f.component === 'tempo') f.response = JSON.parse(JSON.stringify(f.response).replace(/\{"key":"pyroscope\.profile\.id","value":\{"stringValue":"[0-9a-f]+"\}\},?/g, ''));
+      return f;
+    };
+    const variant = await serveFixtureStack(noProfiles);
+    try {
+      const results = await verify({ direct: true, ...variant.urls, nowMs: END_MS, services: [SVC], generic: true });
+      const r = byCheck(results.filter((x) => x.service === SVC))['trace->profile']!;
+      assert.equal(r.status, 'not set up', show([r]));
+      assert.equal(r.evidence, 'no profiles of demo-app and no span with pyroscope.profile.id');
+      assert.match(r.cause!, /^python: pyroscope-io .*; then python: pyroscope-otel: PyroscopeSpanProcessor/);
+      assert.ok(r.cause!.includes('docs/instrument-your-app.md#instrument-your-own-python-app'), r.cause);
+      const s = summarize(results);
+      assert.equal(s.notSetUp, 1);
+      assert.equal(s.ok, true, 'not set up is no failure');
+      assert.match(show(results), /9 passed, 0 failed, 0 not reachable, 1 not set up: every link the service sends data for works/);
+    } finally {
+      await variant.close();
+    }
+  });
+
+  it('a failing link names the missing piece for the service\'s language (logs without trace context: Python logging)', async () => {
+    // the same log records as a service would send them without trace context: no trace_id in metadata or line
+    type Streams = { data?: { result?: Array<{ stream: Record<string, string>; values: Array<[string, string, { structuredMetadata?: Record<string, string> }?]> }> } };
+    const noTraceContext = (f: Fixture): Fixture => {
+      for (const r of (f.component === 'loki' ? (f.response as Streams).data?.result : undefined) ?? []) {
+        if (!r.stream) continue; // a metric query's result
+        delete r.stream['trace_id'];
+        for (const v of r.values) {
+          v[1] = v[1].replace(/"?trace_id"?[=:]\s*"?[0-9a-f]{32}"?,?/g, '');
+          delete v[2]?.structuredMetadata?.['trace_id'];
+        }
+      }
+      return f;
+    };
+    const variant = await serveFixtureStack(noTraceContext);
+    try {
+      const results = await verify({ direct: true, ...variant.urls, nowMs: END_MS, services: [SVC], generic: true, checks: ['logs->trace'] });
+      const r = results.find((x) => x.check === 'logs->trace')!;
+      assert.equal(r.status, 'fail', show([r]));
+      assert.match(r.evidence, /log lines, none with a trace id for derived field "TraceID" \(label trace_id\)/);
+      assert.match(r.cause!, /^python: opentelemetry-instrumentation-logging/);
+      assert.equal(summarize(results).ok, false);
+    } finally {
+      await variant.close();
+    }
+  });
+
+  it('an unknown service: one line naming the services the stack has seen, exit 1, no stack trace', async () => {
+    const cli = join(repoRoot, 'dist', 'src', 'cli.js');
+    const args = ['verify', '--direct', '--service', 'my-app', '--now', String(RECORDED_END_SEC), '--loki-url', stack.urls.lokiUrl, '--tempo-url', stack.urls.tempoUrl, '--prometheus-url', stack.urls.prometheusUrl, '--pyroscope-url', stack.urls.pyroscopeUrl];
+    const r = await promisify(execFile)(process.execPath, [cli, ...args]).then(
+      () => assert.fail('expected exit 1'),
+      (e: { code: number; stdout: string; stderr: string }) => e,
+    );
+    assert.equal(r.code, 1);
+    assert.equal(r.stdout, '');
+    assert.equal(
+      r.stderr,
+      'lgtmp verify: no backend has seen "my-app" in the last 30m (Tempo, Loki, Mimir, Pyroscope); services seen: demo-app, java-demo-app, node-demo-app, pyrotest, pyrotest2, python-demo-app\n',
+    );
   });
 });

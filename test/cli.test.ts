@@ -355,7 +355,7 @@ describe('every verb answers --help, an unknown flag and a bad value the same wa
     [['verify', '--since', '2d'], /--since "2d" is not a duration: use 90s, 5m, 1h or a number of seconds/],
     [['verify', '--wait', '-5m'], /--wait needs a value: --wait <duration>/],
     [['verify', '--wait=-5m'], /--wait "-5m" is not a duration/],
-    [['verify', '--service', 'demo-app,go-app'], /--service "go-app" is not a known service: use one of demo-app, java-demo-app/],
+    [['verify', '--service', 'demo-app,my app'], /--service "my app" is not a service name: use letters, digits and \. _ - \//],
     [['verify', '--check', 'trace->logz'], /--check "trace->logz" is not a known check: use one of [^;]*\btraces, logs->trace, trace->logs/],
     [['verify', '--grafana-url', 'localhost:3000'], /--grafana-url "localhost:3000" is not a URL: use http:\/\/host:port \(port 1-65535\)/],
     [['verify', '--loki-url', 'http://127.0.0.1:99999'], /--loki-url "http:\/\/127\.0\.0\.1:99999" is not a URL/],

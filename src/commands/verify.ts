@@ -2,6 +2,7 @@
 import { choiceValue, durationValue, parseFlags, parseOrExit, UsageError, urlValue } from '../usage.js';
 import { SERVICES, shellCheck } from '../verify/checks.js';
 import { endpointFlags, endpointOptions, parseTime } from '../verify/config.js';
+import type { VerifyContext } from '../verify/context.js';
 import { UnreachableError } from '../verify/http.js';
 import { renderJson, renderTable, summarize, wrap } from '../verify/report.js';
 import { CHECK_NAMES, createContext, verify, type VerifyOptions } from '../verify/run.js';
@@ -23,8 +24,12 @@ By default through Grafana (which proves the provisioning too); --direct asks th
 Options:
   --direct               query Loki/Tempo/Mimir/Pyroscope on their host ports, read provisioning
                          from stack/grafana/provisioning/datasources/datasources.yaml
-  --service <name>       only this service (repeatable, or comma separated):
-                         ${helpList(SERVICES)}
+  --service <name>       only this service (repeatable, or comma separated): a demo app
+                         (${helpList(SERVICES)})
+                         or any service the stack has seen (--services), which gets the checks
+                         that assume no demo route: traces, logs, metrics, exemplars, profiles
+                         and service graph, each pass, FAIL with what to add for its language,
+                         or "not set up" when the service sends nothing that link could use
   --services             list every service the stack has seen in the window (Tempo, Loki, Mimir,
                          Pyroscope) instead of checking
   --check <name>         only this check (repeatable, or comma separated; quote names with >):
@@ -41,9 +46,11 @@ Options:
   --env-file <file>      default: $LGTMP_ENV_FILE, else the repository's .env
   --now <time>           evaluate as if it were this time (unix seconds or ISO), for recordings
   -h, --help
-Exit status: 0 when every check passes, 1 otherwise, 2 on bad usage.
+Exit status: 0 when no check fails (every check passes or is not set up, none unreachable),
+1 otherwise or for a service no backend has seen, 2 on bad usage.
 
-Example: lgtmp verify --service demo-app --check 'trace->profile'`;
+Examples: lgtmp verify --service demo-app --check 'trace->profile'
+          lgtmp verify --service my-app`;
 
 export const command = {
   verb: 'verify',
@@ -72,11 +79,17 @@ export function checkedEndpointFlags(values: Parameters<typeof endpointFlags>[0]
   return flags;
 }
 
+/** A service name as verify puts it in queries: any name a service reports, but no quotes, braces or spaces. */
+function serviceName(text: string): string {
+  if (!/^[\w.\-/]+$/.test(text)) throw new UsageError(`--service "${text}" is not a service name: use letters, digits and . _ - /`);
+  return text;
+}
+
 export function parseVerifyArgs(argv: string[]): { opts: VerifyOptions; json: boolean; listServices: boolean } {
   const { values } = parseFlags(command, argv);
   const list = (v: string[] | undefined) => (v ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
   const checks = list(values.check).map((c) => choiceValue('--check', c, CHECK_NAMES, 'check'));
-  const services = list(values.service).map((s) => choiceValue('--service', s, SERVICES, 'service'));
+  const services = list(values.service).map(serviceName);
   let nowMs: number | undefined;
   if (values.now !== undefined) {
     try {
@@ -102,6 +115,23 @@ export function parseVerifyArgs(argv: string[]): { opts: VerifyOptions; json: bo
   };
 }
 
+/**
+ * The services of the list no backend has seen, as one line naming those they have seen; undefined
+ * when every name is a demo app or was seen, or when a backend did not answer (no verdict then:
+ * the checks report it).
+ */
+async function unseenServices(ctx: VerifyContext, services: string[]): Promise<string | undefined> {
+  const others = services.filter((s) => !SERVICES.includes(s));
+  if (others.length === 0) return undefined;
+  const seen = await seenServices(ctx);
+  if (seen.unanswered.length > 0) return undefined;
+  const names = seen.services.map((s) => s.service);
+  const missing = others.filter((s) => !names.includes(s));
+  if (missing.length === 0) return undefined;
+  const since = `${Math.round((ctx.window.endMs - ctx.window.startMs) / 60_000)}m`;
+  return `lgtmp verify: no backend has seen ${missing.map((m) => `"${m}"`).join(', ')} in the last ${since} (Tempo, Loki, Mimir, Pyroscope); services seen: ${names.join(', ') || 'none'}`;
+}
+
 export async function run(argv: string[]): Promise<number> {
   const parsed = parseOrExit(command, argv, () => parseVerifyArgs(argv));
   if (typeof parsed === 'number') return parsed;
@@ -113,6 +143,11 @@ export async function run(argv: string[]): Promise<number> {
       const seen = await seenServices(setup.ctx);
       process.stdout.write((json ? JSON.stringify(seen, null, 2) : renderSeenServices(seen)) + '\n');
       return seen.unanswered.length === 0 ? 0 : 1;
+    }
+    const unknown = await unseenServices(setup.ctx, opts.services ?? []);
+    if (unknown) {
+      process.stderr.write(`${unknown}\n`);
+      return 1;
     }
   } catch (err) {
     if (listServices && err instanceof UnreachableError) {

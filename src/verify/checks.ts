@@ -8,7 +8,7 @@ import { parse as parseYaml } from 'yaml';
 import { apps, CHAIN, metrics, seedQueries } from '../facts.js';
 import { composeFile } from '../project.js';
 import { clampToNow, findInSlowTraces, findSlowSpan, getTrace, memo, p95Query, SLOW_ROUTE, slowLogQuery, slowQuery, type VerifyContext } from './context.js';
-import { Fail } from './fail.js';
+import { Fail, NotSetUp } from './fail.js';
 import type { CheckResult, Status } from './result.js';
 import { HttpError, UnreachableError } from './http.js';
 import { lintProvisioning } from './lint.js';
@@ -45,7 +45,7 @@ export interface Out {
   link: string;
 }
 
-type CheckFn = (ctx: VerifyContext, svc: string, out: Out) => Promise<string>;
+export type CheckFn = (ctx: VerifyContext, svc: string, out: Out) => Promise<string>;
 
 export interface CheckDef {
   name: string;
@@ -67,7 +67,7 @@ const code = (s: string) => `\`${s}\``;
 const short = (s: string, n = 90) => (s.length > n ? s.slice(0, n - 1) + '…' : s);
 const pct = (x: number) => `${Math.round(x * 100)}%`;
 
-function ds(ctx: VerifyContext, uid: string | undefined, what: string, type?: string): DatasourceSettings {
+export function ds(ctx: VerifyContext, uid: string | undefined, what: string, type?: string): DatasourceSettings {
   const d = findDatasource(ctx.provisioning, uid);
   if (!d) throw new Fail(`no datasource uid=${uid ?? '(unset)'} in ${ctx.provisioning.source}`, `${what}: the datasource it points at is not provisioned`);
   if (type && d.type !== type) throw new Fail(`datasource ${d.uid} has type ${d.type}`, `${what} needs a datasource of type ${type}`);
@@ -318,7 +318,7 @@ const traceToMetrics: CheckFn = async (ctx, svc, out) => {
 // 5. trace -> profiles
 
 /** The provisioned tracesToProfiles settings, or a Fail naming what is missing. */
-function profileSettings(ctx: VerifyContext): { tp: TraceToProfilesOptions; pyroUid: string } {
+export function profileSettings(ctx: VerifyContext): { tp: TraceToProfilesOptions; pyroUid: string } {
   const tempo = ds(ctx, ctx.uids.tempo, 'Traces -> profiles', 'tempo');
   const tp = tracesToProfiles(tempo);
   if (!tp?.datasourceUid) {
@@ -634,7 +634,7 @@ export function metricExportIntervalMs(svc: string, compose = composeFile): numb
  * Why a service's request rate is empty: series too young for rate() (one export so far), the
  * histogram without unit suffix, the metric under another job (namespace/name), or no metrics at all.
  */
-async function whyNoRate(ctx: VerifyContext, svc: string): Promise<string> {
+export async function whyNoRate(ctx: VerifyContext, svc: string): Promise<string> {
   const points = await ctx.prom.query(`max(count_over_time(${HTTP_COUNT}{job="${svc}"}[5m]))`);
   if (points.length > 0 && points[0]!.value < 2) {
     const newest = await ctx.prom.query(`max(timestamp(${HTTP_COUNT}{job="${svc}"}))`);
@@ -758,6 +758,7 @@ export const shellCheck = (name: string) => (/^[\w-]+$/.test(name) ? name : `'${
 
 /** What an error means for a check: its status, what was seen, and the most likely cause. */
 export function explainError(err: unknown): { status: Status; evidence: string; cause: string } {
+  if (err instanceof NotSetUp) return { status: 'not set up', evidence: err.evidence, cause: err.why };
   if (err instanceof Fail) return { status: 'fail', evidence: err.evidence, cause: err.why };
   if (err instanceof UnreachableError) {
     const viaGrafana = /\/api\/(datasources|ds)\//.test(err.url);
@@ -796,22 +797,4 @@ export async function runCheck(ctx: VerifyContext, def: CheckDef, svc: string): 
   } catch (err) {
     return { check: def.name, service: svc, ...explainError(err), link: out.link };
   }
-}
-
-export interface RunOptions {
-  services: string[];
-  checks?: string[];
-}
-
-export function selectedChecks(o: RunOptions): Array<{ def: CheckDef; service: string }> {
-  const defs = o.checks && o.checks.length > 0 ? CHECKS.filter((c) => o.checks!.includes(c.name)) : CHECKS;
-  return defs.flatMap((def) =>
-    def.scope === 'stack' ? [{ def, service: STACK }] : o.services.filter((svc) => svc !== STACK && (!def.appliesTo || def.appliesTo(svc))).map((service) => ({ def, service })),
-  );
-}
-
-export async function runChecks(ctx: VerifyContext, o: RunOptions): Promise<CheckResult[]> {
-  const results: CheckResult[] = [];
-  for (const { def, service } of selectedChecks(o)) results.push(await runCheck(ctx, def, service));
-  return results;
 }

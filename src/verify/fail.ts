@@ -8,3 +8,6 @@ export class Fail extends Error {
     super(evidence);
   }
 }
+
+/** A check that does not apply: the service sends nothing the link could use; `why` says what to add. */
+export class NotSetUp extends Fail {}

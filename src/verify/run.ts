@@ -1,6 +1,7 @@
 // Assemble a verify run: endpoints, provisioning, clients, context; run the checks with retries.
 
-import { CHECKS, runChecks, selectedChecks, SERVICES, type CheckResult } from './checks.js';
+import { SERVICES, type CheckResult } from './checks.js';
+import { runChecks, selectedChecks } from './select.js';
 import { datasources } from '../facts.js';
 import { envFile, readEnv } from '../project.js';
 import { grafanaBase, resolveEndpoints, type DatasourceUids, type EndpointFlags, type Endpoints } from './config.js';
@@ -15,6 +16,8 @@ import { TempoClient } from './tempo.js';
 export interface VerifyOptions extends EndpointFlags {
   services?: string[];
   checks?: string[];
+  /** The generic checks (a service of your own gets them) for the demo apps too. */
+  generic?: boolean;
   /** Window length in ms (default 30 min). */
   sinceMs?: number;
   /** "Now" in ms (default Date.now()); for replaying recordings. */
@@ -92,7 +95,7 @@ export async function verify(o: VerifyOptions, setup?: Setup): Promise<CheckResu
       setup = await createContext(o);
     } catch (err) {
       if (!(err instanceof UnreachableError)) throw err;
-      const pending = selectedChecks({ services, checks: o.checks }).map(({ def, service }) => ({
+      const pending = selectedChecks({ services, checks: o.checks, generic: o.generic }).map(({ def, service }) => ({
         check: def.name,
         service,
         status: 'unreachable' as const,
@@ -107,7 +110,7 @@ export async function verify(o: VerifyOptions, setup?: Setup): Promise<CheckResu
     }
   }
   let { ctx } = setup;
-  let results = await runChecks(ctx, { services, checks: o.checks });
+  let results = await runChecks(ctx, { services, checks: o.checks, generic: o.generic });
   for (;;) {
     const pending = results.filter((r) => r.status === 'fail' || r.status === 'unreachable');
     const left = deadline - Date.now();
@@ -118,10 +121,10 @@ export async function verify(o: VerifyOptions, setup?: Setup): Promise<CheckResu
     const span = ctx.window.endMs - ctx.window.startMs;
     ctx = { ...ctx, nowMs: fresh, window: { startMs: fresh - span, endMs: fresh }, memo: new Map() };
     for (const p of pending) {
-      const again = await runChecks(ctx, { services: [p.service], checks: [p.check] });
+      const again = await runChecks(ctx, { services: [p.service], checks: [p.check], generic: o.generic });
       results = results.map((r) => (r.check === p.check && r.service === p.service ? (again[0] ?? r) : r));
     }
   }
 }
 
-export const CHECK_NAMES = CHECKS.map((c) => c.name);
+export { CHECK_NAMES } from './select.js';

@@ -24,7 +24,7 @@
 //
 // SpanData is structurally satisfied by the harness's ReceivedSpan and by verify's Tempo Span;
 // LogData by logFromOtlp(ReceivedLog) and by verify's Loki LogEntry (via logFromLoki).
-import { metrics } from '../../facts.js';
+import { metrics, seedQueries } from '../../facts.js';
 import { entryLabel, traceIdOf, type LogEntry } from '../loki.js';
 import type { Sample, ExemplarSeries } from '../prometheus.js';
 import { defaultProvisioningFile, readProvisioningFile, tempoDerivedField, tracesToLogs, tracesToProfiles, type DerivedField, type TraceToLogsOptions, type TraceToProfilesOptions } from '../provisioning.js';
@@ -144,6 +144,9 @@ export function logFromLoki(e: LogEntry): LogData {
 
 const asEntry = (l: LogData): LogEntry => ({ tsNs: '0', line: l.line, stream: l.labels, structuredMetadata: l.structuredMetadata, parsed: {} });
 
+/** The trace id Grafana's derived field reads from a log entry (lower case), if any. */
+export const traceIdOfLog = (field: DerivedField, l: LogData): string | undefined => traceIdOf(field, asEntry(l))?.toLowerCase();
+
 /** The correlation settings Grafana is provisioned with (the repository's datasources.yaml unless given). */
 export interface ProvisionedLinks {
   derivedField?: DerivedField;
@@ -198,7 +201,7 @@ export function judgeTraces(svc: string, spans: readonly SpanData[]): CheckResul
 export function judgeLogsToTrace(svc: string, logs: readonly LogData[], traces: ReadonlyMap<string, readonly SpanData[]>, field: DerivedField | undefined, language?: SdkLanguage): CheckResult {
   if (!field) return row('logs->trace', svc, 'fail', 'no derived field pointing to Tempo in the Loki datasource', 'provision jsonData.derivedFields (matcherType label, matcherRegex trace_id) pointing at the Tempo datasource uid');
   if (logs.length === 0) return row('logs->trace', svc, 'fail', `no log lines of ${svc}`, hint('logs', language));
-  const withId = logs.map((l) => ({ l, id: traceIdOf(field, asEntry(l))?.toLowerCase() })).filter((x): x is { l: LogData; id: string } => Boolean(x.id));
+  const withId = logs.map((l) => ({ l, id: traceIdOfLog(field, l) })).filter((x): x is { l: LogData; id: string } => Boolean(x.id));
   const matcher = `${field.matcherType === 'label' ? 'label' : 'regex'} ${field.matcherRegex ?? 'trace_id'}`;
   if (withId.length === 0) {
     return row('logs->trace', svc, 'fail', `${logs.length} log lines, none with a trace id for derived field ${JSON.stringify(field.name ?? '')} (${matcher})`, hint('logs', language));
@@ -245,7 +248,7 @@ export function judgeJobTag(svc: string, spans: readonly SpanData[], language?: 
 }
 
 /** The seed's request rate by route for a service (the RED metrics' source series). */
-export const redMetricsQuery = (svc: string) => `sum by (http_route) (rate(${metrics.httpDuration}_count{job="${svc}"}[5m]))`;
+export const redMetricsQuery = (svc: string) => `sum by (http_route) (${seedQueries.requestRate(svc)})`;
 
 /** red-metrics: http.server.request.duration under the service's job (`samples`: what `query` returned). */
 export function judgeRedMetrics(svc: string, query: string, samples: readonly Sample[], language?: SdkLanguage): CheckResult {
