@@ -20,11 +20,15 @@ import { PrometheusClient } from '../src/verify/prometheus.js';
 import { DirectPyroscopeClient, topSelfFrames } from '../src/verify/pyroscope.js';
 import { TempoClient } from '../src/verify/tempo.js';
 import { fixtureIds, RECORDED_END_SEC, serveFixtureStack, type Fixture, type FixtureStack } from './verify/fixture-server.js';
+import { provisioningVariant } from './verify/recorded-provisioning.js';
 
 const ids = fixtureIds();
 const END_MS = RECORDED_END_SEC * 1000;
 const window = { startMs: END_MS - 30 * 60_000, endMs: END_MS };
 const SVC = 'demo-app';
+/** The provisioning the recordings were made with (the seed's logs query: see recorded-provisioning.ts). */
+const recorded = provisioningVariant(() => {});
+after(() => recorded.cleanup());
 
 describe('the judgements for a service of your own, on the recorded responses', () => {
   let stack: FixtureStack;
@@ -184,7 +188,7 @@ describe('verify --service <your service>: the generic checks on the recorded re
   before(async () => {
     stack = await serveFixtureStack();
     // the recordings' demo-app is a plain OpenTelemetry Python SDK process: what a service of your own sends
-    all = await verify({ direct: true, ...stack.urls, nowMs: END_MS, services: [SVC], generic: true });
+    all = await verify({ direct: true, ...stack.urls, nowMs: END_MS, provisioningFile: recorded.file, services: [SVC], generic: true });
     rows = byCheck(all.filter((r) => r.service === SVC));
   });
   after(async () => stack.close());
@@ -212,7 +216,7 @@ describe('verify --service <your service>: the generic checks on the recorded re
     };
     const variant = await serveFixtureStack(noProfiles);
     try {
-      const results = await verify({ direct: true, ...variant.urls, nowMs: END_MS, services: [SVC], generic: true });
+      const results = await verify({ direct: true, ...variant.urls, nowMs: END_MS, provisioningFile: recorded.file, services: [SVC], generic: true });
       const r = byCheck(results.filter((x) => x.service === SVC))['trace->profile']!;
       assert.equal(r.status, 'not set up', show([r]));
       assert.equal(r.evidence, 'no profiles of demo-app and no span with pyroscope.profile.id');
@@ -243,7 +247,7 @@ describe('verify --service <your service>: the generic checks on the recorded re
     };
     const variant = await serveFixtureStack(noTraceContext);
     try {
-      const results = await verify({ direct: true, ...variant.urls, nowMs: END_MS, services: [SVC], generic: true, checks: ['logs->trace'] });
+      const results = await verify({ direct: true, ...variant.urls, nowMs: END_MS, provisioningFile: recorded.file, services: [SVC], generic: true, checks: ['logs->trace'] });
       const r = results.find((x) => x.check === 'logs->trace')!;
       assert.equal(r.status, 'fail', show([r]));
       assert.match(r.evidence, /log lines, none with a trace id for derived field "TraceID" \(label trace_id\)/);
@@ -256,7 +260,7 @@ describe('verify --service <your service>: the generic checks on the recorded re
 
   it('an unknown service: one line naming the services the stack has seen, exit 1, no stack trace', async () => {
     const cli = join(repoRoot, 'dist', 'src', 'cli.js');
-    const args = ['verify', '--direct', '--service', 'my-app', '--now', String(RECORDED_END_SEC), '--loki-url', stack.urls.lokiUrl, '--tempo-url', stack.urls.tempoUrl, '--prometheus-url', stack.urls.prometheusUrl, '--pyroscope-url', stack.urls.pyroscopeUrl];
+    const args = ['verify', '--direct', '--service', 'my-app', '--now', String(RECORDED_END_SEC), '--loki-url', stack.urls.lokiUrl, '--tempo-url', stack.urls.tempoUrl, '--prometheus-url', stack.urls.prometheusUrl, '--pyroscope-url', stack.urls.pyroscopeUrl, '--provisioning', recorded.file];
     const r = await promisify(execFile)(process.execPath, [cli, ...args]).then(
       () => assert.fail('expected exit 1'),
       (e: { code: number; stdout: string; stderr: string }) => e,

@@ -4,17 +4,15 @@
 // reader, Grafana's variable substitution and the Grafana-path URL building against stack/grafana.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { parse, stringify } from 'yaml';
 
 import { parseTourArgs } from '../src/commands/tour.js';
 import { seedProfileTypes, SERVICES, shellCheck, traceProfile, type CheckResult } from '../src/verify/checks.js';
 import { grafanaProxyUrl, resolveEndpoints } from '../src/verify/config.js';
-import { SEED_SPAN_LOGS_QUERY, SPAN_LOGS_QUERY } from '../src/facts.js';
+import { SPAN_LOGS_QUERY } from '../src/facts.js';
 import { readEnv, repoRoot } from '../src/project.js';
 import { exploreUrl } from '../src/verify/links.js';
 import { traceIdOf, type LogEntry } from '../src/verify/loki.js';
@@ -41,6 +39,7 @@ import { traceByIdRange } from '../src/verify/trace-query.js';
 import { dominatingSpan, tellStory } from '../src/verify/tour.js';
 import { freePort } from './harness/launcher.js';
 import { fixtureIds, loadFixtures, RECORDED_END_SEC, serveFixtureStack, type Fixture, type FixtureStack } from './verify/fixture-server.js';
+import { provisioningVariant, tempoOf } from './verify/recorded-provisioning.js';
 
 const NOW_MS = RECORDED_END_SEC * 1000;
 /** Where the recordings of the project's own four apps end (their Pyroscope requests' `end`). */
@@ -61,25 +60,6 @@ async function runOn(stack: FixtureStack, extra: Partial<VerifyOptions> = {}): P
 function show(results: CheckResult[]): string {
   return renderTable(results, { links: false, width: 160 });
 }
-
-/**
- * A copy of the repository's datasources.yaml as the recordings were made with it, then `edit` applied to the parsed
- * document. The Loki recordings answer the seed's "Logs for this span" query (`|= "<trace id>"`), the one they were made
- * with, and the fixture server answers only what was recorded: so here tracesToLogsV2.query is the seed's. The
- * provisioned query (SPAN_LOGS_QUERY, which also finds lines whose trace id is only structured metadata) is proven on
- * the same recorded streams with Loki 3.7.6's own code in logs-link.test.ts.
- */
-function provisioningVariant(edit: (doc: { datasources: Array<{ uid: string; jsonData: Record<string, any> }> }) => void): { file: string; cleanup: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), 'lgtmp-prov-'));
-  const doc = parse(readFileSync(defaultProvisioningFile(), 'utf8')) as { datasources: Array<{ uid: string; jsonData: Record<string, any> }> };
-  tempoOf(doc).jsonData['tracesToLogsV2'].query = SEED_SPAN_LOGS_QUERY.replaceAll('$', () => '$$'); // Grafana's escape in the file
-  edit(doc);
-  const file = join(dir, 'datasources.yaml');
-  writeFileSync(file, stringify(doc));
-  return { file, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
-}
-
-const tempoOf = (doc: { datasources: Array<{ uid: string; jsonData: Record<string, any> }> }) => doc.datasources.find((d) => d.uid === 'tempo')!;
 
 /** The provisioning verify runs with on the recordings (see provisioningVariant). */
 const recorded = provisioningVariant(() => {});
