@@ -8,8 +8,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import { parse as parseYaml } from 'yaml';
 
-import { repoRoot } from '../src/project.js';
+import { OTLP_ENDPOINT, PROFILES_ENDPOINT } from '../src/facts.js';
+import { composeFile, readEnv, repoRoot } from '../src/project.js';
 import * as judge from '../src/verify/byo/judge.js';
 import { GUIDE, hint, README_SECTION, SDK_LANGUAGES } from '../src/verify/byo/hints.js';
 import { LokiClient } from '../src/verify/loki.js';
@@ -205,6 +207,17 @@ describe('verify --service <your service>: the generic checks on the recorded re
     assert.match(rows['trace->profile']!.evidence, new RegExp(`pyroscope.profile.id=${ids.slow_profile_id} -> process_cpu:cpu:nanoseconds:cpu:nanoseconds, total \\d+; top self frames: checkEmail 100%$`));
     assert.equal(rows['service-graph']!.evidence, 'edges: demo-app -> java-demo-app, node-demo-app -> demo-app');
     assert.ok(rows['trace->profile']!.link.includes('/explore?'), rows['trace->profile']!.link);
+  });
+
+  it('README shows this very output, the stack\'s network and the addresses of .env', () => {
+    const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Bring your own service'), readme.indexOf('\n## ', readme.indexOf('## Bring your own service') + 3));
+    const table = renderTable(all.filter((r) => r.service === SVC), { links: false, width: 100 });
+    assert.ok(section.includes('```\n' + table + '\n```'), `README's output is not what the checks print now:\n${table}`);
+    const env = readEnv();
+    for (const url of [OTLP_ENDPOINT, PROFILES_ENDPOINT, `http://localhost:${env['ALLOY_OTLP_HTTP_PORT']}`, `http://localhost:${env['ALLOY_PROFILES_PORT']}`]) assert.ok(section.includes(url), url);
+    const project = (parseYaml(readFileSync(composeFile, 'utf8')) as { name: string }).name;
+    assert.ok(section.includes(`\`${project}_default\``), 'the network Compose gives the project');
   });
 
   it('a service that sends no profiles: trace->profile is "not set up" with the Python packages to add, and the run still exits 0', async () => {
