@@ -3,6 +3,8 @@
 // after /alloc bursts. Telemetry goes to the in-process receivers. Each app runs BENCH_RUNS times in each mode
 // (default 5), on and off alternating (on-off, then off-on, ...) so that a drift of the machine's load falls on
 // both; each figure is the median of its runs with their range, and the on/off ratio is that of the medians.
+// The apps run with their images' settings (export and upload intervals as deployed), only the traffic generator
+// off and /alloc kept small.
 // Prints the table; asserts nothing.
 //
 //   npm run bench                   every app
@@ -46,9 +48,14 @@ function rssMb(pid: number): number {
   return Number(line?.split(/\s+/)[1] ?? NaN) / 1024;
 }
 
+/** What the bench keeps of the tests' settings on top of the deployed ones: no generated traffic, a small /alloc. */
+const DEPLOYED_BUT_QUIET = { TRAFFIC_GENERATOR: 'off', ALLOC_MAX_BATCHES: '3' };
+
 async function measure(spec: AppSpec, mode: Mode, endpoints: { otlpUrl: string; pyroscopeUrl: string }): Promise<Figures> {
   const port = await freePort();
-  const request = { port, ...endpoints };
+  // The images' own export and upload intervals (spans 5 s, metrics 15-60 s, profiles 10-15 s), not the tests'
+  // short ones, which add work (a profile upload every 2 s, a metric export every 2 s) that users' apps do not do.
+  const request = { port, ...endpoints, deployed: true, env: DEPLOYED_BUT_QUIET };
   const options = mode === 'instrumented' ? spec.launch(request) : spec.uninstrumented(request);
   const t0 = performance.now();
   const app = await launchApp(options);
@@ -109,7 +116,7 @@ async function main(): Promise<void> {
     await otlp.close();
     await profiles.close();
   }
-  console.log(`median [min-max] of ${runs} run(s) per mode, on and off alternating; ${helloRequests} sequential /hello after ${warmup} warm-up, keep-alive; /alloc kept at 3 batches by the test environment\n`);
+  console.log(`median [min-max] of ${runs} run(s) per mode, on and off alternating; ${helloRequests} sequential /hello after ${warmup} warm-up, keep-alive; export and upload intervals as deployed; traffic generator off, /alloc kept at 3 batches\n`);
   console.log(columns([['service', 'mode', ...FIGURES.map((f) => f.header)], ...rows]));
 }
 
