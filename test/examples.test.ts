@@ -10,7 +10,7 @@ import { metrics, SPAN_PROFILE_TYPE } from '../src/facts.js';
 import { exampleSpecs } from './examples/index.js';
 import { startAppWithPeers, type AppWithPeers } from './harness/app-with-peers.js';
 import { repoRoot, tail } from './harness/cache.js';
-import { ALLOY_JOB_STATEMENT, exampleLaunch, examplesRoot, loadExample, resourceAttributesThroughAlloy, type LoadedExample } from './harness/example.js';
+import { exampleLaunch, examplesRoot, loadExample, type LoadedExample } from './harness/example.js';
 import { lokiQuery, lokiStreamsOf } from './harness/loki-oracle.js';
 import { freePort, launchApp, waitFor } from './harness/launcher.js';
 import { servesRoute, SPAN_KIND_SERVER, startOtlpReceiver, type ReceivedSpan } from './harness/otlp-receiver.js';
@@ -61,13 +61,6 @@ describe('examples', () => {
     assert.deepEqual(named.filter((m) => pinned.get(m[1]!) !== m[2]).map((m) => `${m[1]}@${m[2]} (pinned: ${pinned.get(m[1]!)})`), []);
   });
 
-  it('Alloy gives spans and log records the job of their service.name, as resourceAttributesThroughAlloy() assumes', () => {
-    const config = readFileSync(join(repoRoot, 'stack', 'alloy', 'config.alloy'), 'utf8');
-    for (const block of ['trace_statements', 'log_statements']) {
-      const body = new RegExp(`${block} \\{([^}]*)\\}`).exec(config)?.[1] ?? '';
-      assert.ok(body.includes(ALLOY_JOB_STATEMENT) && /context\s*=\s*"resource"/.test(body), `config.alloy's ${block}: ${body}`);
-    }
-  });
 });
 
 for (const spec of specs) {
@@ -94,7 +87,7 @@ for (const spec of specs) {
     before(async () => {
       example = await loadExample(spec);
       const loaded = example;
-      peers = await startAppWithPeers({ prepare: () => Promise.resolve(), launch: (o) => exampleLaunch(loaded, o) }, { OTEL_RESOURCE_ATTRIBUTES: resourceAttributesThroughAlloy(loaded) });
+      peers = await startAppWithPeers({ prepare: () => Promise.resolve(), launch: (o) => exampleLaunch(loaded, o) });
     }, { timeout: 25 * 60_000 });
     after(async () => { await peers?.close(); });
 
@@ -187,7 +180,7 @@ for (const spec of specs) {
       const root = server;
       const svc = service();
       const { otlp, prom, profiles } = peers!;
-      const stored = otlp.spans().map(judge.throughAlloy);
+      const stored = otlp.spans();
       const streams = await lokiStreamsOf(otlp.logRequests());
       const logs = streams.filter((st) => st.labels['service_name'] === svc).flatMap((st) => st.entries.map((e) => ({ line: e.line, labels: st.labels, structuredMetadata: e.structuredMetadata })));
       const traces = judge.tracesById(stored);
@@ -247,7 +240,7 @@ for (const spec of specs) {
       const port = await freePort();
       const env = {
         OTEL_BSP_SCHEDULE_DELAY: '600000', OTEL_BLRP_SCHEDULE_DELAY: '600000', OTEL_METRIC_EXPORT_INTERVAL: '600000',
-        OTEL_RESOURCE_ATTRIBUTES: resourceAttributesThroughAlloy(example), ...spec.sigtermFlush!.env,
+        ...spec.sigtermFlush!.env,
       };
       const app = await launchApp(exampleLaunch(example, { port, otlpUrl: otlp.url, pyroscopeUrl: profiles.url, env }));
       const svc = example.compose.service;

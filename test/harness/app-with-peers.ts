@@ -31,7 +31,8 @@ export async function startAppWithPeers(spec: Pick<AppSpec, 'prepare' | 'launch'
   try {
     const prom = await startPrometheus();
     stops.unshift(() => prom.close());
-    const otlp = await startOtlpReceiver({ prometheusUrl: prom.url });
+    // Traces and logs as Alloy hands them on (its transform gives them `job`), metrics forwarded as Alloy does.
+    const otlp = await startOtlpReceiver({ prometheusUrl: prom.url, throughAlloy: true });
     stops.unshift(() => otlp.close());
     const profiles = await startProfileReceiver();
     stops.unshift(() => profiles.close());

@@ -103,18 +103,3 @@ export function exampleLaunch(e: LoadedExample, o: LaunchRequest): LaunchOptions
   return { ...launch, healthUrl: `http://127.0.0.1:${o.port}/` };
 }
 
-/** The statement stack/alloy/config.alloy's transform "job" runs on the resource of every span and log record. */
-export const ALLOY_JOB_STATEMENT = 'set(attributes["job"], attributes["service.name"]) where attributes["job"] == nil';
-
-/**
- * The resource attributes of the example's spans and log records once Alloy passed them on (ALLOY_JOB_STATEMENT), as
- * OTEL_RESOURCE_ATTRIBUTES for its launch: its own (compose snippet, else image), plus job=<service.name> when it sets
- * no job. Alloy does not run here and the log exports go to Loki's own parsing as the SDK sent them, so the SDK is
- * given the attribute Alloy would add.
- */
-export function resourceAttributesThroughAlloy(e: LoadedExample): string {
-  const imageEnv = Object.fromEntries(e.image.image.Env.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
-  const own = e.compose.environment['OTEL_RESOURCE_ATTRIBUTES'] ?? imageEnv['OTEL_RESOURCE_ATTRIBUTES'] ?? '';
-  const hasJob = own.split(',').some((kv) => kv.trim().startsWith('job='));
-  return hasJob ? own : [own, `job=${e.compose.service}`].filter(Boolean).join(',');
-}
