@@ -8,6 +8,7 @@ import { parse as parseYaml } from 'yaml';
 import { apps, CHAIN, metrics, seedQueries } from '../facts.js';
 import { composeFile } from '../project.js';
 import { clampToNow, findInSlowTraces, findSlowSpan, getTrace, memo, p95Query, SLOW_ROUTE, slowLogQuery, slowQuery, type VerifyContext } from './context.js';
+import { serverSpanOf as byoLinkSpan } from './byo/checks.js';
 import { Fail, NotSetUp } from './fail.js';
 import type { CheckResult, Status } from './result.js';
 import { HttpError, UnreachableError } from './http.js';
@@ -108,8 +109,9 @@ const provisioningLint: CheckFn = async (ctx) => {
   const spans: Array<{ service: string; span: LinkSpan }> = [];
   const unsampled: string[] = [];
   for (const svc of ctx.services) {
-    const found = await findSlowSpan(ctx, svc).catch(() => undefined);
-    if (found?.pick) spans.push({ service: svc, span: found.pick.span });
+    // a demo app's /slow span; for a service of your own, the span its trace->logs check opens
+    const span = SERVICES.includes(svc) ? (await findSlowSpan(ctx, svc).catch(() => undefined))?.pick?.span : await byoLinkSpan(ctx, svc).catch(() => undefined);
+    if (span) spans.push({ service: svc, span });
     else unsampled.push(svc);
   }
   let sent: string[] | undefined;
@@ -125,7 +127,7 @@ const provisioningLint: CheckFn = async (ctx) => {
   const notChecked = [
     ...(raw ? [] : [`single "$": ${file} not readable`]),
     ...(pyroscopeDown ? [`tracesToProfiles.profileTypeId: ${pyroscopeDown}`] : []),
-    ...(unsampled.length > 0 ? [`span tags of ${unsampled.join(', ')}: no /slow span could be read (see trace->logs)`] : []),
+    ...(unsampled.length > 0 ? [`span tags of ${unsampled.join(', ')}: no span could be read (see trace->logs)`] : []),
   ];
   if (findings.length > 0) {
     throw new Fail(

@@ -11,6 +11,7 @@ import * as links from '../links.js';
 import { tempoDerivedField, tracesToLogs } from '../provisioning.js';
 import { topSelfFrames } from '../pyroscope.js';
 import type { CheckResult } from '../result.js';
+import type { Span } from '../tempo.js';
 import { traceToLogsQuery } from '../substitute.js';
 import { languageOf, type SdkLanguage } from './hints.js';
 import * as judge from './judge.js';
@@ -44,7 +45,7 @@ const serviceLogs = (ctx: VerifyContext, svc: string) => memo(ctx, `byo-logs:${s
  * service, then of its exemplars and log lines (search lags ingest by ~10 s; by id it does not).
  * Every span of those traces, other services' included (the service graph needs the callers).
  */
-export function serviceSpans(ctx: VerifyContext, svc: string): Promise<judge.SpanData[]> {
+export function serviceSpans(ctx: VerifyContext, svc: string): Promise<Span[]> {
   return memo(ctx, `byo-spans:${svc}`, async () => {
     const hits = await ctx.tempo.search(`{ resource.service.name="${svc}" }`, ctx.window.startMs, ctx.window.endMs, 20);
     const ids = [
@@ -52,7 +53,7 @@ export function serviceSpans(ctx: VerifyContext, svc: string): Promise<judge.Spa
       ...(await optionalIds(async () => judge.exemplarTraceIds(await exemplarSeries(ctx, svc)).map((x) => x.traceId))),
       ...(await optionalIds(async () => (await serviceLogs(ctx, svc)).map((l) => l.structuredMetadata['trace_id'] ?? '').filter(Boolean))),
     ];
-    const spans: judge.SpanData[] = [];
+    const spans: Span[] = [];
     let found = 0;
     for (const id of [...new Set(ids)].slice(0, IDS_TRIED)) {
       const trace = await getTrace(ctx, id);
@@ -82,6 +83,11 @@ async function tracesFor(ctx: VerifyContext, ids: string[], max = 20): Promise<M
   return m;
 }
 
+/** The SERVER span of the service whose links the checks follow (the longest of its newest traces), as a Tempo span. */
+export async function serverSpanOf(ctx: VerifyContext, svc: string): Promise<Span | undefined> {
+  return judge.pickServerSpan(svc, await serviceSpans(ctx, svc));
+}
+
 const traces: CheckFn = async (ctx, svc, out) => {
   out.link = links.traceqlLink(ctx.grafana, ctx.uids.tempo, `{ resource.service.name="${svc}" }`, ctx.window.startMs, ctx.window.endMs);
   return settle(judge.judgeTraces(svc, await serviceSpans(ctx, svc)));
@@ -90,9 +96,9 @@ const traces: CheckFn = async (ctx, svc, out) => {
 /** "Logs for this span" on the service's longest SERVER span: the span, the provisioned query and Loki's lines. */
 function spanLogs(ctx: VerifyContext, svc: string): Promise<{ span?: judge.SpanData; query?: string; range?: { startMs: number; endMs: number }; lines: judge.LogData[] }> {
   return memo(ctx, `byo-span-logs:${svc}`, async () => {
-    const span = judge.pickServerSpan(svc, await serviceSpans(ctx, svc));
+    const span = await serverSpanOf(ctx, svc);
     const tl = tracesToLogs(ds(ctx, ctx.uids.tempo, 'Traces -> logs', 'tempo'));
-    const lq = span && tl ? traceToLogsQuery({ ...span, startTimeUs: span.startTimeUs ?? 0, durationUs: span.durationUs ?? 0 }, tl) : undefined;
+    const lq = span && tl ? traceToLogsQuery(span, tl) : undefined;
     if (!span || !lq || lq.undefinedVariables.length > 0) return { span, lines: [] };
     const range = clampToNow(ctx, lq.range.fromMs, lq.range.toMs);
     return { span, query: lq.query, range, lines: (await ctx.loki.queryRange(lq.query, range, 10)).map(judge.logFromLoki) };

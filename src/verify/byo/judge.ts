@@ -91,7 +91,7 @@ export function kindOf(s: Pick<SpanData, 'kind'>): string {
   return typeof s.kind === 'number' ? (KIND_NAMES[s.kind] ?? String(s.kind)) : s.kind.replace(/^SPAN_KIND_/, '');
 }
 
-export const spansOf = (svc: string, spans: readonly SpanData[]) => spans.filter((s) => s.resource[SERVICE_NAME] === svc);
+export const spansOf = <T extends SpanData>(svc: string, spans: readonly T[]): T[] => spans.filter((s) => s.resource[SERVICE_NAME] === svc);
 
 /** The language the service's SDK reports (telemetry.sdk.language), from any of its spans. */
 export function serviceLanguage(svc: string, spans: readonly SpanData[]): SdkLanguage | undefined {
@@ -166,7 +166,7 @@ export function provisionedLinks(file = defaultProvisioningFile()): ProvisionedL
 }
 
 /** The span a person opens: the longest SERVER span of the service (slow requests are the ones investigated, and have the most profile samples). */
-export function pickServerSpan(svc: string, spans: readonly SpanData[], pred: (s: SpanData) => boolean = () => true): SpanData | undefined {
+export function pickServerSpan<T extends SpanData>(svc: string, spans: readonly T[], pred: (s: T) => boolean = () => true): T | undefined {
   const dur = (s: SpanData) => s.durationUs ?? (s.durationMs ?? 0) * 1000;
   return spansOf(svc, spans)
     .filter((s) => kindOf(s) === 'SERVER' && pred(s))
@@ -290,7 +290,7 @@ export function judgeExemplars(svc: string, series: readonly ExemplarSeries[], t
 }
 
 /** The span "Profiles for this span" is on: a SERVER span of the service carrying pyroscope.profile.id. */
-export const pickProfiledSpan = (svc: string, spans: readonly SpanData[]) => pickServerSpan(svc, spans, (s) => s.attributes[PROFILE_ID_TAG] !== undefined);
+export const pickProfiledSpan = <T extends SpanData>(svc: string, spans: readonly T[]) => pickServerSpan(svc, spans, (s) => s.attributes[PROFILE_ID_TAG] !== undefined);
 
 /** The provisioned Pyroscope query of "Profiles for this span" on `span` (profile type, label and span selectors). */
 export const spanProfileQuery = (span: SpanData, tp: TraceToProfilesOptions) => traceToProfilesQuery(asLinkSpan(span), tp);
