@@ -145,15 +145,6 @@ describe('the judgements for a service of your own, on the recorded responses', 
     assert.match(lone.cause!, /opentelemetry-instrumentation-requests/);
     assert.equal(judge.judgeServiceGraph(SVC, [], spans).status, 'fail', 'the chain trace shows calls, so no edge is a failure');
   });
-
-  it('logFromOtlp: an OTLP record as Loki keeps it (trace context as structured metadata, job and service_name as labels)', () => {
-    const rec = judge.throughAlloy({ traceId: ids.slow, spanId: ids.slow_profile_id, body: 'payment accepted', attributes: { 'code.function.name': 'pay' }, resource: { 'service.name': 'my-app' } });
-    assert.deepEqual(judge.logFromOtlp(rec), {
-      line: 'payment accepted',
-      labels: { job: 'my-app', service_name: 'my-app' },
-      structuredMetadata: { code_function_name: 'pay', trace_id: ids.slow, span_id: ids.slow_profile_id },
-    });
-  });
 });
 
 describe('the per-language hints', () => {

@@ -3,27 +3,28 @@
 // Tempo, Loki, Mimir and Pyroscope return (verify/byo/checks.ts); a test feeds them what its
 // in-process receivers captured. Each returns the CheckResult row verify prints.
 //
-// How to call it from a test (spans/logs from test/harness/otlp-receiver.ts, series from the
-// Prometheus peer through PrometheusClient, profiles from test/harness/profile-receiver.ts):
+// How to call it from a test (as test/examples.test.ts does): spans from the harness's OTLP receiver
+// (ReceivedSpan satisfies SpanData), logs as Loki stores them (its own OTLP parsing and LogQL,
+// test/harness/loki-oracle.ts: { line, labels, structuredMetadata } per entry), series and exemplars
+// from the Prometheus peer through PrometheusClient, profiles from the profile receiver:
 //
 //   import * as judge from '../src/verify/byo/judge.js';
-//   const stored = otlp.spans().map(judge.throughAlloy);          // Alloy adds the `job` attribute
-//   const logs = otlp.logs().map((l) => judge.logFromOtlp(judge.throughAlloy(l)));
-//   const traces = judge.tracesById(stored);
-//   const links = judge.provisionedLinks();                        // the repository's datasources.yaml
+//   const traces = judge.tracesById(spans);
+//   const links = judge.provisionedLinks();                      // the repository's datasources.yaml
+//   const language = judge.serviceLanguage(svc, spans);          // telemetry.sdk.language
 //   const rows = [
-//     judge.judgeTraces(svc, stored),
-//     judge.judgeLogsToTrace(svc, logs, traces, links.derivedField),
-//     judge.judgeTraceToLogs(svc, judge.pickServerSpan(svc, stored), links.tracesToLogs, logs),
-//     judge.judgeJobTag(svc, stored),
-//     judge.judgeRedMetrics(svc, query, await prom.query(query)),  // query = judge.redMetricsQuery(svc)
-//     judge.judgeExemplars(svc, await prom.exemplars(judge.exemplarQuery(svc), start, end), traces, language),
-//     judge.judgeSpanProfile(svc, { spans: stored, sendsProfiles, flame }),     // flame: SpanFlame of pickProfiledSpan's span
-//     judge.judgeServiceGraph(svc, edges, stored),
+//     judge.judgeTraces(svc, spans),
+//     judge.judgeLogsToTrace(svc, logs, traces, links.derivedField, language),
+//     judge.judgeTraceToLogs(svc, serverSpan, links.tracesToLogs, linesTheQueryReturned, language),
+//     judge.judgeJobTag(svc, spans, language),
+//     judge.judgeRedMetrics(svc, judge.redMetricsQuery(svc), await prom.query(judge.redMetricsQuery(svc)), language),
+//     judge.judgeExemplars(svc, await prom.exemplars(judge.exemplarQuery(svc), startMs, endMs), traces, language),
+//     judge.judgeSpanProfile(svc, { spans, sendsProfiles, sentProfileTypes, flame, language }), // flame: of pickProfiledSpan's span
+//     judge.judgeServiceGraph(svc, edges, spans, language),
 //   ];
 //
-// SpanData is structurally satisfied by the harness's ReceivedSpan and by verify's Tempo Span;
-// LogData by logFromOtlp(ReceivedLog) and by verify's Loki LogEntry (via logFromLoki).
+// Statuses: pass, fail (cause: what to add, for the service's language, from hints.ts) and
+// `not set up` (the service sends nothing that link could use).
 import { metrics, seedQueries } from '../../facts.js';
 import { entryLabel, traceIdOf, type LogEntry } from '../loki.js';
 import type { Sample, ExemplarSeries } from '../prometheus.js';
@@ -112,29 +113,12 @@ export function tracesById(spans: readonly SpanData[]): Map<string, SpanData[]> 
 /**
  * A resource (of a span or a log record) as Alloy forwards it: the stack's Alloy copies service.name
  * into a `job` attribute when the service set none (stack/alloy/config.alloy, otelcol.processor.transform "job").
+ * Captured data that went through the real transform (the harness's startOtlpReceiver({ throughAlloy: true }))
+ * needs no such step.
  */
 export function throughAlloy<T extends { resource: Record<string, unknown> }>(x: T): T {
   if (x.resource['job'] !== undefined || x.resource[SERVICE_NAME] === undefined) return x;
   return { ...x, resource: { ...x.resource, job: x.resource[SERVICE_NAME] } };
-}
-
-const labelName = (key: string) => key.replace(/[^a-zA-Z0-9_]/g, '_');
-
-/**
- * An OTLP log record as Loki 3 stores it (recorded: test/fixtures/recorded/loki/query-range-job.json):
- * the body is the line; the trace context and the record's attributes are structured metadata
- * (dots turned into underscores); the resource's job (index_label in stack/loki) and service.name
- * (service_name) are stream labels.
- */
-export function logFromOtlp(rec: { traceId: string; spanId: string; body: unknown; attributes: Record<string, unknown>; resource: Record<string, unknown> }): LogData {
-  const structuredMetadata: Record<string, string> = {};
-  for (const [k, v] of Object.entries(rec.attributes)) structuredMetadata[labelName(k)] = typeof v === 'string' ? v : JSON.stringify(v);
-  if (rec.traceId) structuredMetadata['trace_id'] = rec.traceId;
-  if (rec.spanId) structuredMetadata['span_id'] = rec.spanId;
-  const labels: Record<string, string> = {};
-  if (rec.resource['job'] !== undefined) labels['job'] = String(rec.resource['job']);
-  if (rec.resource[SERVICE_NAME] !== undefined) labels['service_name'] = String(rec.resource[SERVICE_NAME]);
-  return { line: typeof rec.body === 'string' ? rec.body : JSON.stringify(rec.body ?? ''), labels, structuredMetadata };
 }
 
 /** A Loki query result entry as LogData. */
