@@ -275,5 +275,12 @@ describe('verify --service <your service>: the generic checks on the recorded re
       r.stderr,
       'lgtmp verify: no backend has seen "my-app" in the last 30m (Tempo, Loki, Mimir, Pyroscope); services seen: demo-app, java-demo-app, node-demo-app, pyrotest, pyrotest2, python-demo-app\n',
     );
+    // --wait waits for a service started just now, then says the same
+    const waited = await promisify(execFile)(process.execPath, [cli, ...args, '--wait', '1s']).then(
+      () => assert.fail('expected exit 1'),
+      (e: { code: number; stderr: string }) => e,
+    );
+    assert.equal(waited.code, 1);
+    assert.match(waited.stderr, /^waiting: no backend has seen "my-app" in the last 30m .*; 1 s left\n(.*\n)*lgtmp verify: no backend has seen "my-app"/);
   });
 });

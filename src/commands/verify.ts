@@ -2,7 +2,7 @@
 import { choiceValue, durationValue, parseFlags, parseOrExit, UsageError, urlValue } from '../usage.js';
 import { SERVICES, shellCheck } from '../verify/checks.js';
 import { endpointFlags, endpointOptions, parseTime } from '../verify/config.js';
-import type { VerifyContext } from '../verify/context.js';
+import { freshWindow, type VerifyContext } from '../verify/context.js';
 import { UnreachableError } from '../verify/http.js';
 import { renderJson, renderTable, summarize, wrap } from '../verify/report.js';
 import { CHECK_NAMES, createContext, verify, type VerifyOptions } from '../verify/run.js';
@@ -144,11 +144,21 @@ export async function run(argv: string[]): Promise<number> {
       process.stdout.write((json ? JSON.stringify(seen, null, 2) : renderSeenServices(seen)) + '\n');
       return seen.unanswered.length === 0 ? 0 : 1;
     }
-    const unknown = await unseenServices(setup.ctx, opts.services ?? []);
+    // a service started just now may not be seen yet: --wait waits for it too
+    const deadline = Date.now() + (opts.waitMs ?? 0);
+    let unknown = await unseenServices(setup.ctx, opts.services ?? []);
+    while (unknown && Date.now() < deadline) {
+      const left = deadline - Date.now();
+      if (!json) process.stderr.write(`waiting: ${unknown.replace(/^lgtmp verify: /, '')}; ${Math.ceil(left / 1000)} s left\n`);
+      await new Promise((r) => setTimeout(r, Math.min(5000, left)));
+      setup = { ...setup, ctx: freshWindow(setup.ctx, opts.nowMs) };
+      unknown = await unseenServices(setup.ctx, opts.services ?? []);
+    }
     if (unknown) {
       process.stderr.write(`${unknown}\n`);
       return 1;
     }
+    opts.waitMs = opts.waitMs === undefined ? undefined : Math.max(0, deadline - Date.now());
   } catch (err) {
     if (listServices && err instanceof UnreachableError) {
       process.stderr.write(`lgtmp verify --services: ${err.message}: is the stack up (lgtmp up)? --direct asks the backends\n`);

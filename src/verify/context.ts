@@ -36,6 +36,13 @@ export function memo<T>(ctx: VerifyContext, key: string, fn: () => Promise<T>): 
   return p;
 }
 
+/** The context with its window moved to now (unless `pinnedNowMs`, --now, pins it) and nothing memoized: for a retry. */
+export function freshWindow(ctx: VerifyContext, pinnedNowMs: number | undefined): VerifyContext {
+  const nowMs = pinnedNowMs ?? Date.now();
+  const span = ctx.window.endMs - ctx.window.startMs;
+  return { ...ctx, nowMs, window: { startMs: nowMs - span, endMs: nowMs }, memo: new Map() };
+}
+
 /** A range clamped to "now": nothing after now exists yet, and Grafana's window may reach past it. */
 export function clampToNow(ctx: VerifyContext, fromMs: number, toMs: number): { startMs: number; endMs: number } {
   const endMs = Math.min(toMs, ctx.nowMs);

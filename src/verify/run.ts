@@ -5,7 +5,7 @@ import { runChecks, selectedChecks } from './select.js';
 import { datasources } from '../facts.js';
 import { envFile, readEnv } from '../project.js';
 import { grafanaBase, resolveEndpoints, type DatasourceUids, type EndpointFlags, type Endpoints } from './config.js';
-import type { VerifyContext } from './context.js';
+import { freshWindow, type VerifyContext } from './context.js';
 import { UnreachableError } from './http.js';
 import { LokiClient } from './loki.js';
 import { PrometheusClient } from './prometheus.js';
@@ -117,9 +117,7 @@ export async function verify(o: VerifyOptions, setup?: Setup): Promise<CheckResu
     if (pending.length === 0 || left <= 0) return results;
     o.onRetry?.(pending, left);
     await sleep(Math.min(5000, left));
-    const fresh = o.nowMs === undefined ? Date.now() : ctx.nowMs;
-    const span = ctx.window.endMs - ctx.window.startMs;
-    ctx = { ...ctx, nowMs: fresh, window: { startMs: fresh - span, endMs: fresh }, memo: new Map() };
+    ctx = freshWindow(ctx, o.nowMs);
     for (const p of pending) {
       const again = await runChecks(ctx, { services: [p.service], checks: [p.check], generic: o.generic });
       results = results.map((r) => (r.check === p.check && r.service === p.service ? (again[0] ?? r) : r));
