@@ -5,6 +5,7 @@ request's trace context; the only telemetry code here is a child span around the
 span-profile wiring (pyroscope-io + pyroscope-otel), as docs/instrument-your-app.md shows.
 """
 
+import atexit
 import logging
 import os
 import signal
@@ -20,6 +21,7 @@ pyroscope.configure(
     application_name=os.environ["OTEL_SERVICE_NAME"],
     server_address=os.environ["PYROSCOPE_SERVER_ADDRESS"],
 )
+atexit.register(pyroscope.shutdown)  # uploads the last profile at exit
 trace.get_tracer_provider().add_span_processor(PyroscopeSpanProcessor())
 
 log = logging.getLogger("my-python-app")

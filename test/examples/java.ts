@@ -40,6 +40,12 @@ export const example: ExampleSpec = {
   },
   // the agent instruments classes as the JVM loads them: a few seconds idle, much more on a busy machine
   startTimeoutMs: 180_000,
+  // The javaagent's shutdown hook flushes spans, logs and metrics on SIGTERM. The Pyroscope agent uploads from a
+  // daemon thread on its interval and sends nothing at exit: the last interval is lost.
+  sigtermFlush: {
+    env: { PYROSCOPE_UPLOAD_INTERVAL: '600s' },
+    profileNotFlushed: 'the Pyroscope Java agent sends nothing at exit (seen here: no upload after SIGTERM); it uploads on its interval from a daemon thread (grafana/pyroscope-java #20)',
+  },
   // Trial division below 1,000,000: ~0.5 s on an idle core (the first request, before the JIT, and under load: a few s). countPrimes is a span through OTEL_INSTRUMENTATION_METHODS_INCLUDE
   // (the Dockerfile); JFR names its frame com/example/App.countPrimes.
   work: { route: '/work', path: '/work?n=1000000', badPath: '/work?n=lots', childSpan: 'App.countPrimes', frame: /^com\/example\/App\.countPrimes$/ },

@@ -29,6 +29,8 @@ export const example: ExampleSpec = {
     return { paths: { '/opt/venv': venv, '/app': folder } };
   },
   startTimeoutMs: 60_000,
+  // app.py exits normally on SIGTERM: the SDK's providers flush at exit, pyroscope.shutdown() (atexit) the last profile
+  sigtermFlush: { env: {} },
   // Trial division below 100,000: ~0.5 s on an idle core. pyroscope-io names a frame by its function.
   work: { route: '/work', path: '/work?n=100000', badPath: '/work?n=lots', childSpan: 'count_primes', frame: /^count_primes$/ },
 };
