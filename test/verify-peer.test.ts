@@ -280,7 +280,7 @@ describe('trace->metrics and service-graph with Grafana\'s queries on the Promet
   });
 });
 
-describe('seed-promql names the real reason a request rate is empty (real Prometheus peer, OTLP points pushed as the SDKs export them)', () => {
+describe('red-metrics (any service but the demo apps, whose seed-promql shares the diagnosis) names the real reason a request rate is empty (real Prometheus peer, OTLP points pushed as the SDKs export them)', () => {
   let peer: PrometheusPeer;
   const closed = 'http://127.0.0.1:9';
   before(async () => {
@@ -324,34 +324,34 @@ describe('seed-promql names the real reason a request rate is empty (real Promet
     const res = await fetch(`${peer.url}/api/v1/otlp/v1/metrics`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     assert.equal(res.status, 200, await res.text());
   }
-  const seedPromql = async (svc: string) => (await verify({ direct: true, prometheusUrl: peer.url, lokiUrl: closed, tempoUrl: closed, pyroscopeUrl: closed, services: [svc], checks: ['seed-promql'] }))[0]!;
+  const redMetrics = async (svc: string) => (await verify({ direct: true, prometheusUrl: peer.url, lokiUrl: closed, tempoUrl: closed, pyroscopeUrl: closed, services: [svc], checks: ['red-metrics'] }))[0]!;
 
   it('one export so far: the series are too young for rate(), and the cause says how long to wait (not a job problem)', async () => {
     await exportHistogram({ 'service.name': 'young-app' }, [10_000]);
     await waitFor('young-app\'s first point in Prometheus', async () => ((await peer.query('http_server_request_duration_seconds_count{job="young-app"}')).length > 0 ? true : undefined), 30_000, 100);
-    const r = await seedPromql('young-app');
+    const r = await redMetrics('young-app');
     assert.equal(r.status, 'fail', show([r]));
     assert.match(r.cause!, /^young-app's series exist but have 1 point\(s\) in the last 5m, and rate\(\) needs two: the app exports metrics every 60 s \(OTEL_METRIC_EXPORT_INTERVAL\), so the next point is due in about (4\d|5\d|60) s/);
     assert.doesNotMatch(r.cause!, /job/);
   });
 
-  it('two exports: rate() has its increase and seed-promql passes', async () => {
+  it('two exports: rate() has its increase and red-metrics passes', async () => {
     await exportHistogram({ 'service.name': 'steady-app' }, [70_000, 10_000]);
     await waitFor('steady-app\'s points in Prometheus', async () => ((await peer.query('count_over_time(http_server_request_duration_seconds_count{job="steady-app"}[5m])'))[0]?.value[1] === '2' ? true : undefined), 30_000, 100);
-    const r = await seedPromql('steady-app');
+    const r = await redMetrics('steady-app');
     assert.equal(r.status, 'pass', show([r]));
   });
 
   it('the metric under another job (service.namespace set): blames the job derivation, naming the job', async () => {
     await exportHistogram({ 'service.name': 'ns-app', 'service.namespace': 'shop' }, [70_000, 10_000]);
     await waitFor('shop/ns-app in Prometheus', async () => ((await peer.query('http_server_request_duration_seconds_count{job="shop/ns-app"}')).length > 0 ? true : undefined), 30_000, 100);
-    const r = await seedPromql('ns-app');
+    const r = await redMetrics('ns-app');
     assert.equal(r.status, 'fail', show([r]));
     assert.match(r.cause!, /stored under job="shop\/ns-app": Mimir derives job from service\.namespace\/service\.name/);
   });
 
   it('no series of the service at all: says it is not exporting, without blaming job', async () => {
-    const r = await seedPromql('ghost-app');
+    const r = await redMetrics('ghost-app');
     assert.equal(r.status, 'fail', show([r]));
     assert.match(r.cause!, /has no series of ghost-app in the last 5m \(jobs: .*young-app.*\): ghost-app isn't exporting metrics/);
   });

@@ -131,7 +131,7 @@ const redMetrics: CheckFn = async (ctx, svc, out) => {
   const query = judge.redMetricsQuery(svc);
   out.link = links.promLink(ctx.grafana, ctx.uids.prometheus, query, ctx.window.startMs, ctx.window.endMs);
   const r = judge.judgeRedMetrics(svc, query, await ctx.prom.query(query), await serviceLanguageOf(ctx, svc));
-  return settle(r.status === 'fail' ? { ...r, cause: `${await whyNoRate(ctx, svc)}; ${r.cause}` } : r);
+  return settle(r.status === 'fail' ? { ...r, cause: await whyNoRate(ctx, svc, r.cause) } : r);
 };
 
 const spanMetrics: CheckFn = async (ctx, svc, out) => {
