@@ -356,6 +356,8 @@ describe('every verb answers --help, an unknown flag and a bad value the same wa
     [['verify', '--wait', '-5m'], /--wait needs a value: --wait <duration>/],
     [['verify', '--wait=-5m'], /--wait "-5m" is not a duration/],
     [['verify', '--service', 'demo-app,my app'], /--service "my app" is not a service name: use letters, digits and \. _ - \//],
+    [['verify', '--service', 'demo-app', '--check', 'job-tag'], /--check job-tag runs for none of the services: a check of a service of your own, not of a demo app/],
+    [['verify', '--service', 'my-app', '--check', 'seed-promql'], /--check seed-promql runs for none of the services: a demo app check/],
     [['verify', '--check', 'trace->logz'], /--check "trace->logz" is not a known check: use one of [^;]*\btraces, logs->trace, trace->logs/],
     [['verify', '--grafana-url', 'localhost:3000'], /--grafana-url "localhost:3000" is not a URL: use http:\/\/host:port \(port 1-65535\)/],
     [['verify', '--loki-url', 'http://127.0.0.1:99999'], /--loki-url "http:\/\/127\.0\.0\.1:99999" is not a URL/],

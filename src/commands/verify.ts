@@ -1,6 +1,8 @@
 // `lgtmp verify`: prove every correlation of the demo on the running stack.
 import { choiceValue, durationValue, parseFlags, parseOrExit, UsageError, urlValue } from '../usage.js';
-import { SERVICES, shellCheck } from '../verify/checks.js';
+import { GENERIC_CHECKS } from '../verify/byo/checks.js';
+import { SERVICES, shellCheck, STACK } from '../verify/checks.js';
+import { selectedChecks } from '../verify/select.js';
 import { endpointFlags, endpointOptions, parseTime } from '../verify/config.js';
 import { freshWindow, type VerifyContext } from '../verify/context.js';
 import { UnreachableError } from '../verify/http.js';
@@ -99,6 +101,10 @@ export function parseVerifyArgs(argv: string[]): { opts: VerifyOptions; json: bo
     }
   }
   if (values.services && (services.length > 0 || checks.length > 0)) throw new UsageError('--services lists the services; it takes no --service or --check');
+  if (!values.services && checks.length > 0 && selectedChecks({ services: services.length > 0 ? services : [...SERVICES], checks }).every((c) => c.service === STACK) && !checks.includes('provisioning')) {
+    const generic = new Set(GENERIC_CHECKS.map((c) => c.name));
+    throw new UsageError(`--check ${checks.join(',')} runs for none of the services: ${checks.every((c) => generic.has(c)) ? 'a check of a service of your own, not of a demo app' : 'a demo app check, not of a service of your own'}`);
+  }
   return {
     json: values.json ?? false,
     listServices: values.services ?? false,
