@@ -262,6 +262,30 @@ describe('verify --service <your service>: the generic checks on the recorded re
     }
   });
 
+  it('logs under service_name but not under job: the logs row blames the missing job, not the logs', async () => {
+    // Loki's answers as they would be for logs sent past Alloy: nothing under job; the recorded streams carry
+    // service_name="demo-app" too, so they are what {service_name="demo-app"} returns
+    const noJob = (f: Fixture): Fixture => {
+      if (f.component !== 'loki' || !f.request.params['query']?.startsWith(`{job="${SVC}"}`)) return f;
+      if (f.file === 'loki/query-range-job-categorized.json') {
+        f.request.params['query'] = `{service_name="${SVC}"}`;
+        return f;
+      }
+      (f.response as { data: { result: unknown[] } }).data.result = [];
+      return f;
+    };
+    const variant = await serveFixtureStack(noJob);
+    try {
+      const results = await verify({ direct: true, ...variant.urls, nowMs: END_MS, provisioningFile: recorded.file, services: [SVC], generic: true, checks: ['logs->trace'] });
+      const r = results.find((x) => x.check === 'logs->trace')!;
+      assert.equal(r.status, 'fail', show([r]));
+      assert.equal(r.evidence, `{job="${SVC}"}: no lines, but {service_name="${SVC}"} has some`);
+      assert.match(r.cause!, /^python: send through Alloy/);
+    } finally {
+      await variant.close();
+    }
+  });
+
   it('an unknown service: one line naming the services the stack has seen, exit 1, no stack trace', async () => {
     const cli = join(repoRoot, 'dist', 'src', 'cli.js');
     const args = ['verify', '--direct', '--service', 'my-app', '--now', String(RECORDED_END_SEC), '--loki-url', stack.urls.lokiUrl, '--tempo-url', stack.urls.tempoUrl, '--prometheus-url', stack.urls.prometheusUrl, '--pyroscope-url', stack.urls.pyroscopeUrl, '--provisioning', recorded.file];

@@ -13,7 +13,7 @@ import { topSelfFrames } from '../pyroscope.js';
 import type { CheckResult } from '../result.js';
 import type { Span } from '../tempo.js';
 import { traceToLogsQuery } from '../substitute.js';
-import { languageOf, type SdkLanguage } from './hints.js';
+import { hint, languageOf, type SdkLanguage } from './hints.js';
 import * as judge from './judge.js';
 
 /** How many of the service's traces are read (newest first), and how many ids tried to find them. */
@@ -110,6 +110,11 @@ const logsToTrace: CheckFn = async (ctx, svc, out) => {
   const loki = ds(ctx, ctx.uids.loki, 'Logs -> traces', 'loki');
   out.link = links.lokiLink(ctx.grafana, loki.uid, `{job="${svc}"}`, ctx.window.startMs, ctx.window.endMs);
   const lines = [...(await serviceLogs(ctx, svc)), ...(await spanLogs(ctx, svc)).lines];
+  if (lines.length === 0) {
+    // Loki indexes service_name by default: lines there but not under job missed Alloy's job attribute
+    const byName = await ctx.loki.queryRange(`{service_name="${svc}"}`, ctx.window, 3);
+    if (byName.length > 0) throw new Fail(`{job="${svc}"}: no lines, but {service_name="${svc}"} has some`, hint('job', await serviceLanguageOf(ctx, svc)));
+  }
   const field = tempoDerivedField(ctx.provisioning, loki);
   const ids = field ? lines.map((l) => judge.traceIdOfLog(field, l)).filter((x): x is string => Boolean(x)) : [];
   return settle(judge.judgeLogsToTrace(svc, lines, await tracesFor(ctx, ids), field, await serviceLanguageOf(ctx, svc)));
