@@ -171,6 +171,8 @@ describe('the per-language hints', () => {
   });
 });
 
+/** The generic checks whose requests the recordings answer (all but service-graph). */
+const RECORDED_CHECKS = ['traces', 'logs->trace', 'trace->logs', 'job-tag', 'span-metrics', 'red-metrics', 'exemplar->trace', 'trace->profile'];
 const show = (results: CheckResult[]) => renderTable(results, { links: false, width: 160 });
 const byCheck = (results: CheckResult[]) => Object.fromEntries(results.map((r) => [r.check, r]));
 
@@ -181,13 +183,14 @@ describe('verify --service <your service>: the generic checks on the recorded re
   before(async () => {
     stack = await serveFixtureStack();
     // the recordings' demo-app is a plain OpenTelemetry Python SDK process: what a service of your own sends
-    all = await verify({ direct: true, ...stack.urls, nowMs: END_MS, provisioningFile: recorded.file, services: [SVC], generic: true });
+    // service-graph asks Grafana's own windowed query, which the recordings lack: proved on the Prometheus peer (verify-peer.test.ts)
+    all = await verify({ direct: true, ...stack.urls, nowMs: END_MS, provisioningFile: recorded.file, services: [SVC], generic: true, checks: RECORDED_CHECKS });
     rows = byCheck(all.filter((r) => r.service === SVC));
   });
   after(async () => stack.close());
 
   it('runs the generic set (no demo route assumed), and each link passes on data', () => {
-    assert.deepEqual(Object.keys(rows), ['traces', 'logs->trace', 'trace->logs', 'job-tag', 'span-metrics', 'red-metrics', 'exemplar->trace', 'trace->profile', 'service-graph']);
+    assert.deepEqual(Object.keys(rows), RECORDED_CHECKS);
     for (const r of Object.values(rows)) assert.equal(r.status, 'pass', show([r]));
     assert.match(rows['traces']!.evidence, /^\d+ spans in 2 traces, 2 SERVER \(GET \/chain, GET \/slow\); telemetry\.sdk\.language=python$/);
     assert.match(rows['logs->trace']!.evidence, new RegExp(`trace_id=${ids.slow}, in structured metadata trace_id and the line -> trace of 2 spans$`));
@@ -196,7 +199,6 @@ describe('verify --service <your service>: the generic checks on the recorded re
     assert.match(rows['red-metrics']!.evidence, /4 series \(\/alloc \/chain \/hello \/slow\)$/);
     assert.match(rows['exemplar->trace']!.evidence, new RegExp(`trace_id=${ids.chain} -> trace of 7 spans$`));
     assert.match(rows['trace->profile']!.evidence, new RegExp(`pyroscope.profile.id=${ids.slow_profile_id} -> process_cpu:cpu:nanoseconds:cpu:nanoseconds, total \\d+; top self frames: checkEmail 100%$`));
-    assert.equal(rows['service-graph']!.evidence, 'edges: demo-app -> java-demo-app, node-demo-app -> demo-app');
     assert.ok(rows['trace->profile']!.link.includes('/explore?'), rows['trace->profile']!.link);
   });
 
@@ -220,7 +222,7 @@ describe('verify --service <your service>: the generic checks on the recorded re
     };
     const variant = await serveFixtureStack(noProfiles);
     try {
-      const results = await verify({ direct: true, ...variant.urls, nowMs: END_MS, provisioningFile: recorded.file, services: [SVC], generic: true });
+      const results = await verify({ direct: true, ...variant.urls, nowMs: END_MS, provisioningFile: recorded.file, services: [SVC], generic: true, checks: RECORDED_CHECKS });
       const r = byCheck(results.filter((x) => x.service === SVC))['trace->profile']!;
       assert.equal(r.status, 'not set up', show([r]));
       assert.equal(r.evidence, 'no profiles of demo-app and no span with pyroscope.profile.id');
@@ -229,7 +231,7 @@ describe('verify --service <your service>: the generic checks on the recorded re
       const s = summarize(results);
       assert.equal(s.notSetUp, 1);
       assert.equal(s.ok, true, 'not set up is no failure');
-      assert.match(show(results), /9 passed, 0 failed, 0 not reachable, 1 not set up: every link the service sends data for works/);
+      assert.match(show(results), /7 passed, 0 failed, 0 not reachable, 1 not set up: every link the service sends data for works/);
     } finally {
       await variant.close();
     }

@@ -263,6 +263,13 @@ describe('trace->metrics and service-graph with Grafana\'s queries on the Promet
     }
   });
 
+  it('service-graph of a service of your own (the generic check, on demo-app): the edges to and from it in Grafana\'s query', async () => {
+    const results = await verify({ direct: true, tempoUrl: tempo.url, prometheusUrl: peer.url, lokiUrl: closed, pyroscopeUrl: closed, services: ['demo-app'], checks: ['service-graph'], generic: true });
+    assert.equal(results.length, 1);
+    assert.equal(results[0]!.status, 'pass', show(results));
+    assert.equal(results[0]!.evidence, 'edges: demo-app -> java-demo-app, node-demo-app -> demo-app');
+  });
+
   it('each provisioned query returns series for the recorded /slow span', async () => {
     const [r] = await run();
     assert.equal(r!.status, 'pass', show([r!]));

@@ -3,7 +3,7 @@
 // provisioned settings, variables interpolated as the trace view does) and hands the data to the
 // pure judgements of judge.ts, whose row it reports.
 import { metrics } from '../../facts.js';
-import { ds, profileSettings, whyNoRate, type CheckDef, type CheckFn, type Out } from '../checks.js';
+import { ds, profileSettings, serviceMapQuery, whyNoRate, type CheckDef, type CheckFn, type Out } from '../checks.js';
 import { clampToNow, getTrace, memo, type VerifyContext } from '../context.js';
 import { Fail, NotSetUp } from '../fail.js';
 import { HttpError, UnreachableError } from '../http.js';
@@ -169,11 +169,14 @@ const traceToProfile: CheckFn = async (ctx, svc, out: Out) => {
   return settle(judge.judgeSpanProfile(svc, { spans, sendsProfiles, sentProfileTypes, flame, language: await serviceLanguageOf(ctx, svc) }));
 };
 
-// The series behind Tempo's Service Graph tab, written by its service-graphs processor.
+// The edges Grafana's Service Graph tab draws for the window: its own query (serviceMapQuery).
 const serviceGraph: CheckFn = async (ctx, svc, out) => {
   out.link = links.serviceMapLink(ctx.grafana, ctx.uids.tempo, ctx.window.startMs, ctx.window.endMs);
-  const series = await memo(ctx, 'byo-service-graph', () => ctx.prom.query(metrics.serviceGraphRequests));
+  const { expr, timeSec } = serviceMapQuery(ctx.window);
+  const series = await memo(ctx, 'service-graph', () => ctx.prom.query(expr, timeSec));
   const edges = series.map((s) => ({ client: s.metric['client'] ?? '', server: s.metric['server'] ?? '' }));
+  // its spans only tell "not set up" (no calls) from "fail" (calls, no edge): not needed when an edge names it
+  if (edges.some((e) => e.client === svc || e.server === svc)) return settle(judge.judgeServiceGraph(svc, edges, []));
   return settle(judge.judgeServiceGraph(svc, edges, await serviceSpans(ctx, svc), await serviceLanguageOf(ctx, svc)));
 };
 
