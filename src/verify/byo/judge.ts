@@ -110,17 +110,6 @@ export function tracesById(spans: readonly SpanData[]): Map<string, SpanData[]> 
   return m;
 }
 
-/**
- * A resource (of a span or a log record) as Alloy forwards it: the stack's Alloy copies service.name
- * into a `job` attribute when the service set none (stack/alloy/config.alloy, otelcol.processor.transform "job").
- * Captured data that went through the real transform (the harness's startOtlpReceiver({ throughAlloy: true }))
- * needs no such step.
- */
-export function throughAlloy<T extends { resource: Record<string, unknown> }>(x: T): T {
-  if (x.resource['job'] !== undefined || x.resource[SERVICE_NAME] === undefined) return x;
-  return { ...x, resource: { ...x.resource, job: x.resource[SERVICE_NAME] } };
-}
-
 /** A Loki query result entry as LogData. */
 export function logFromLoki(e: LogEntry): LogData {
   return { line: e.line, labels: { ...e.stream, ...e.parsed }, structuredMetadata: e.structuredMetadata };
