@@ -1,11 +1,10 @@
 // Spans and logs as Alloy hands them on: stack/alloy/config.alloy's otelcol.processor.transform "job" block,
 // run by the collector's own transform processor (tools/otel-transform, the collector-contrib code Alloy's
 // component wraps). Alloy itself does not run here; its pipeline's one change to traces and logs does, for real.
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { repoRoot } from './cache.js';
+import { repoRoot, run } from './cache.js';
 import { goTool } from './go-tool.js';
 
 export const ALLOY_CONFIG = join(repoRoot, 'stack', 'alloy', 'config.alloy');
@@ -43,23 +42,22 @@ export function alloyTransformConfig(text = readFileSync(ALLOY_CONFIG, 'utf8')):
   return config;
 }
 
-/** Builds the tool (minutes on a cold cache), so a receiver does not hold an SDK's first export that long. */
-export async function prepareAlloyTransform(): Promise<void> {
-  await goTool('otel-transform');
+let prepared: Promise<{ path: string; config: string }> | undefined;
+
+/**
+ * Builds the tool (minutes on a cold cache) and reads the block, once per process: a receiver calls it before it
+ * takes requests, so an SDK's first export is not held up, and no request hashes the tool's source or re-reads
+ * config.alloy.
+ */
+export function prepareAlloyTransform(): Promise<{ path: string; config: string }> {
+  prepared ??= goTool('otel-transform').then((path) => ({ path, config: JSON.stringify(alloyTransformConfig()) }));
+  prepared.catch(() => { prepared = undefined; });
+  return prepared;
 }
 
 /** One OTLP/HTTP export body (plain, protobuf or JSON) of traces or logs after Alloy's transform block. */
 export async function throughAlloy(signal: 'traces' | 'logs', body: Buffer, json: boolean): Promise<Buffer> {
-  const tool = await goTool('otel-transform');
-  const args = ['-signal', signal, '-config', JSON.stringify(alloyTransformConfig()), ...(json ? ['-json'] : [])];
-  return new Promise((resolve, reject) => {
-    const p = spawn(tool, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    let err = '';
-    p.stdout.on('data', (c: Buffer) => out.push(c));
-    p.stderr.on('data', (c: Buffer) => (err += c.toString()));
-    p.on('error', reject);
-    p.on('close', (code) => (code === 0 ? resolve(Buffer.concat(out)) : reject(new Error(err.trim() || `otel-transform exited ${code}`))));
-    p.stdin.end(body);
-  });
+  const { path, config } = await prepareAlloyTransform();
+  const r = await run(path, ['-signal', signal, '-config', config, ...(json ? ['-json'] : [])], { input: body, timeoutMs: 60_000 });
+  return r.stdoutBytes;
 }

@@ -41,7 +41,8 @@ export function contentHash(paths: string[], opts: { base?: string; ignore?: (p:
   return h.digest('hex').slice(0, 16);
 }
 
-export interface RunResult { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
+/** stdoutBytes: stdout as written, for a command whose output is binary (stdout is its UTF-8 reading). */
+export interface RunResult { code: number | null; signal: NodeJS.Signals | null; stdout: string; stdoutBytes: Buffer; stderr: string }
 
 /** Run a command to completion, capturing output. Rejects (with the output) on non-zero exit unless allowFailure. */
 export function run(command: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; allowFailure?: boolean; input?: string | Buffer; timeoutMs?: number } = {}): Promise<RunResult> {
@@ -59,7 +60,8 @@ export function run(command: string, args: string[], opts: { cwd?: string; env?:
     });
     child.on('close', (code, signal) => {
       if (timer) clearTimeout(timer);
-      const r: RunResult = { code, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
+      const stdoutBytes = Buffer.concat(out);
+      const r: RunResult = { code, signal, stdout: stdoutBytes.toString('utf8'), stdoutBytes, stderr: Buffer.concat(err).toString('utf8') };
       if ((code !== 0 || signal) && !opts.allowFailure) {
         reject(new Error(`${command} ${args.join(' ')} failed (exit ${code ?? signal})\n${tail(r.stdout + r.stderr, 4000)}`));
       } else resolvePromise(r);

@@ -23,6 +23,7 @@ import (
 	"os"
 
 	"github.com/open-telemetry/opentelemetry-collector-contrib/processor/transformprocessor"
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/consumer/consumertest"
@@ -50,6 +51,17 @@ type codec interface {
 	MarshalJSON() ([]byte, error)
 }
 
+// oneBatch runs one batch through a processor as the collector does over its life: start, consume, shut down.
+func oneBatch(ctx context.Context, p component.Component, consume func() error) error {
+	if err := p.Start(ctx, componenttest.NewNopHost()); err != nil {
+		return err
+	}
+	if err := consume(); err != nil {
+		return err
+	}
+	return p.Shutdown(ctx)
+}
+
 func run(signal, config string, asJSON bool, in io.Reader, out io.Writer) error {
 	var settings map[string]any
 	if err := json.Unmarshal([]byte(config), &settings); err != nil {
@@ -75,16 +87,10 @@ func run(signal, config string, asJSON bool, in io.Reader, out io.Writer) error 
 		sink := new(consumertest.TracesSink)
 		consume = func() (codec, error) {
 			p, err := factory.CreateTraces(ctx, set, cfg, sink)
+			if err == nil {
+				err = oneBatch(ctx, p, func() error { return p.ConsumeTraces(ctx, r.Traces()) })
+			}
 			if err != nil {
-				return nil, err
-			}
-			if err := p.Start(ctx, componenttest.NewNopHost()); err != nil {
-				return nil, err
-			}
-			if err := p.ConsumeTraces(ctx, r.Traces()); err != nil {
-				return nil, err
-			}
-			if err := p.Shutdown(ctx); err != nil {
 				return nil, err
 			}
 			if len(sink.AllTraces()) != 1 {
@@ -99,16 +105,10 @@ func run(signal, config string, asJSON bool, in io.Reader, out io.Writer) error 
 		sink := new(consumertest.LogsSink)
 		consume = func() (codec, error) {
 			p, err := factory.CreateLogs(ctx, set, cfg, sink)
+			if err == nil {
+				err = oneBatch(ctx, p, func() error { return p.ConsumeLogs(ctx, r.Logs()) })
+			}
 			if err != nil {
-				return nil, err
-			}
-			if err := p.Start(ctx, componenttest.NewNopHost()); err != nil {
-				return nil, err
-			}
-			if err := p.ConsumeLogs(ctx, r.Logs()); err != nil {
-				return nil, err
-			}
-			if err := p.Shutdown(ctx); err != nil {
 				return nil, err
 			}
 			if len(sink.AllLogs()) != 1 {
